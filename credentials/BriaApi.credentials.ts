@@ -1,0 +1,54 @@
+import type {
+	IAuthenticateGeneric,
+	ICredentialTestRequest,
+	ICredentialType,
+	INodeProperties,
+} from 'n8n-workflow';
+
+export class BriaApi implements ICredentialType {
+	name = 'briaApi';
+
+	displayName = 'Bria API';
+
+	icon = { light: 'file:../nodes/BriaTailored/bria.svg', dark: 'file:../nodes/BriaTailored/bria.dark.svg' } as const;
+
+	documentationUrl = 'https://docs.bria.ai/';
+
+	properties: INodeProperties[] = [
+		{
+			displayName: 'API Token',
+			name: 'apiToken',
+			type: 'string',
+			typeOptions: { password: true },
+			required: true,
+			default: '',
+			description: 'Your organization\'s API token from platform.bria.ai → API keys. Sent only to the Base URL below.',
+		},
+		{
+			displayName: 'Base URL',
+			name: 'baseUrl',
+			type: 'string',
+			default: 'https://engine.prod.bria-api.com',
+			description: 'Bria API host. Change it only to go through a proxy or to a Bria-compatible test server.',
+		},
+	];
+
+	// Bria wants the raw token in a header literally named `api_token` (no "Bearer").
+	authenticate: IAuthenticateGeneric = {
+		type: 'generic',
+		properties: {
+			headers: {
+				api_token: '={{$credentials.apiToken}}',
+			},
+		},
+	};
+
+	// Listing tailored models is free and needs a valid token: a cheap authenticated check.
+	test: ICredentialTestRequest = {
+		request: {
+			baseURL: '={{$credentials.baseUrl.replace(/\\/+$/, "")}}',
+			url: '/v1/tailored-gen/models',
+			method: 'GET',
+		},
+	};
+}

@@ -1,0 +1,2 @@
+export { BriaApi } from './credentials/BriaApi.credentials';
+export { BriaTailored } from './nodes/BriaTailored/BriaTailored.node';

@@ -1,0 +1,83 @@
+import type { IExecuteFunctions } from 'n8n-workflow';
+
+import {
+	inputModeField,
+	modelField,
+	optionsCollection,
+	promptField,
+	recreateSeedField,
+	structuredPromptField,
+	waitForCompletionField,
+} from '../shared/fields';
+import type { InputMode } from '../shared/fields';
+import { readValidated, toBriaBody, waitSettings } from '../shared/parameters';
+import type { BriaOperation } from '../types';
+
+/*
+ * POST /v2/image/generate/tailored. Exactly one input combination per mode:
+ * prompt → prompt; recreate → structured_prompt + seed; refine → structured_prompt + prompt.
+ */
+export const generateImage: BriaOperation = {
+	resource: 'image',
+	operation: 'generate',
+	name: 'Generate',
+	action: 'Generate an image',
+	description: 'Generate an image with a tailored model',
+	properties: [
+		modelField,
+		inputModeField(['prompt', 'recreate', 'refine']),
+		promptField,
+		structuredPromptField,
+		recreateSeedField,
+		waitForCompletionField,
+		optionsCollection(
+			[
+				'aspectRatio',
+				'negativePrompt',
+				'guidanceScale',
+				'stepsNum',
+				'modelInfluence',
+				'seed',
+				'promptContentModeration',
+				'visualOutputContentModeration',
+				'maxWaitTime',
+				'downloadImage',
+				'binaryPropertyName',
+				'concurrency',
+				'requestsPerMinute',
+			],
+			// In Recreate the seed is a required field of its own.
+			{ seed: ['prompt', 'refine'] },
+		),
+	],
+	prepare(ctx: IExecuteFunctions, itemIndex: number) {
+		const mode = ctx.getNodeParameter('inputMode', itemIndex) as InputMode;
+		const values = readValidated(
+			ctx,
+			itemIndex,
+			mode === 'prompt'
+				? ['model', 'prompt', 'waitForCompletion']
+				: mode === 'recreate'
+					? ['model', 'structuredPrompt', 'seed', 'waitForCompletion']
+					: ['model', 'structuredPrompt', 'prompt', 'waitForCompletion'],
+			[
+				'aspectRatio',
+				'negativePrompt',
+				'guidanceScale',
+				'stepsNum',
+				'modelInfluence',
+				...(mode === 'recreate' ? [] : (['seed'] as const)),
+				'promptContentModeration',
+				'visualOutputContentModeration',
+				'maxWaitTime',
+				'downloadImage',
+				'binaryPropertyName',
+			],
+		);
+		return {
+			submit: { path: '/v2/image/generate/tailored', body: toBriaBody(values) },
+			expects: 'image',
+			...waitSettings(values),
+		};
+	},
+};

@@ -1,0 +1,90 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import { JobScheduler } from '../scheduler/JobScheduler';
+import { getBaseUrl } from '../transport';
+import { findOperation } from './operations';
+import { batchSettings } from './shared/parameters';
+import { toOutputItem } from './shared/output';
+import type { JobSpec } from './types';
+
+/*
+ * Runs the node: every item is validated first (a bad item never costs a request), then the
+ * valid items' jobs run through one scheduler. Output keeps input order, one item per input.
+ * Without "Continue On Fail", the first failure stops new submits, lets jobs already submitted
+ * finish (they are paid for), and is raised with their request IDs so none is lost.
+ */
+export async function route(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const items = this.getInputData();
+	const continueOnFail = this.continueOnFail();
+
+	const jobs: Array<JobSpec | Error> = items.map((_, itemIndex) => {
+		try {
+			const resource = this.getNodeParameter('resource', itemIndex) as string;
+			const operation = this.getNodeParameter('operation', itemIndex) as string;
+			const op = findOperation(resource, operation);
+			if (!op) throw new NodeOperationError(this.getNode(), `Unsupported operation "${resource}: ${operation}"`, { itemIndex });
+			return op.prepare(this, itemIndex);
+		} catch (error) {
+			return error as Error;
+		}
+	});
+	const invalid = jobs.find((job): job is Error => job instanceof Error);
+	if (invalid && !continueOnFail) throw invalid;
+
+	const baseUrl = await getBaseUrl(this);
+	const scheduler = new JobScheduler(this, baseUrl, batchSettings(this));
+	let failed = false;
+	const outcomes = await scheduler.forEach(
+		items.length,
+		async (itemIndex) => {
+			const job = jobs[itemIndex];
+			if (job instanceof Error) throw job;
+			try {
+				const deadline = Date.now() + job.maxWaitMs;
+				const state = await scheduler.run(job, itemIndex, deadline);
+				return await toOutputItem(this, state, job, itemIndex, deadline);
+			} catch (error) {
+				failed = true;
+				throw error;
+			}
+		},
+		() => failed && !continueOnFail,
+	);
+
+	if (!continueOnFail) {
+		const firstError = outcomes.find((outcome): outcome is { error: Error } => !!outcome && 'error' in outcome);
+		if (firstError) throw withOtherJobs(firstError.error, scheduler.requestIds);
+	}
+	return [
+		outcomes.map((outcome, itemIndex): INodeExecutionData => {
+			if (outcome && 'value' in outcome) return outcome.value;
+			const error = outcome?.error ?? new Error('Not run');
+			return { json: errorJson(error), pairedItem: { item: itemIndex } };
+		}),
+	];
+}
+
+/** The error item of "Continue On Fail": the message, plus what identifies a paid job, if any. */
+function errorJson(error: Error): IDataObject {
+	const context = (error as { context?: IDataObject }).context ?? {};
+	const description = (error as { description?: string }).description;
+	return {
+		error: error.message,
+		...(description ? { description } : {}),
+		...(context.requestId ? { request_id: context.requestId } : {}),
+		...(context.imageUrl ? { image_url: context.imageUrl } : {}),
+	};
+}
+
+function withOtherJobs(error: Error, requestIds: Map<number, string>): Error {
+	const ownId = (error as { context?: IDataObject }).context?.requestId;
+	const others = [...requestIds].filter(([, id]) => id !== ownId);
+	if (!others.length) return error;
+	const note = `Jobs of other items were submitted and may have finished: ${others
+		.map(([item, id]) => `item ${item} → ${id}`)
+		.join(', ')}. Fetch them with Request → Get Status, or turn on "Continue On Fail" to keep every item's result.`;
+	const withDescription = error as { description?: string | null };
+	withDescription.description = withDescription.description ? `${withDescription.description}\n${note}` : note;
+	return error;
+}

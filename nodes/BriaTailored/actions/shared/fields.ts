@@ -1,0 +1,240 @@
+import type { INodeProperties } from 'n8n-workflow';
+
+import { ASPECT_RATIOS, MAX_WAIT_SECONDS } from './validation';
+
+/*
+ * Field definitions used by more than one operation. Parameter names are the node's public
+ * contract (saved workflows refer to them): rename only with a new node version.
+ */
+
+export type InputMode = 'prompt' | 'recreate' | 'refine';
+
+export const modelField: INodeProperties = {
+	displayName: 'Model',
+	name: 'model',
+	type: 'resourceLocator',
+	default: { mode: 'list', value: '' },
+	required: true,
+	description: 'Your tailored model (trained on FIBO). Only completed FIBO models are listed.',
+	modes: [
+		{
+			displayName: 'From List',
+			name: 'list',
+			type: 'list',
+			typeOptions: { searchListMethod: 'searchModels', searchable: true },
+		},
+		{
+			displayName: 'ID',
+			name: 'id',
+			type: 'string',
+			placeholder: 'e.g. 1234',
+			validation: [
+				{
+					type: 'regex',
+					properties: { regex: '^[A-Za-z0-9._-]+$', errorMessage: 'Enter a model ID such as 1234' },
+				},
+			],
+		},
+	],
+};
+
+const INPUT_MODES: Record<InputMode, { name: string; description: string }> = {
+	prompt: { name: 'From Text Prompt', description: 'Create something new from a text instruction' },
+	recreate: {
+		name: 'Recreate From Structured Prompt',
+		description: 'Reproduce an earlier image exactly from its structured prompt and seed',
+	},
+	refine: {
+		name: 'Refine Structured Prompt',
+		description: 'Change an earlier result with a new text instruction',
+	},
+};
+
+export function inputModeField(modes: InputMode[]): INodeProperties {
+	return {
+		displayName: 'Input Mode',
+		name: 'inputMode',
+		type: 'options',
+		noDataExpression: true,
+		default: 'prompt',
+		options: modes.map((mode) => ({ value: mode, ...INPUT_MODES[mode] })),
+	};
+}
+
+export const promptField: INodeProperties = {
+	displayName: 'Prompt',
+	name: 'prompt',
+	type: 'string',
+	typeOptions: { rows: 3 },
+	required: true,
+	default: '',
+	placeholder: 'e.g. A ceramic mug on a sunlit kitchen table',
+	description: 'Text instruction for Bria (sent as prompt)',
+	displayOptions: { show: { inputMode: ['prompt', 'refine'] } },
+};
+
+export const structuredPromptField: INodeProperties = {
+	displayName: 'Structured Prompt',
+	name: 'structuredPrompt',
+	type: 'json',
+	required: true,
+	default: '',
+	description:
+		'The FIBO structured prompt of an earlier result, as JSON text or an object, e.g. {{ $json.structured_prompt }} from an earlier Bria node (sent as structured_prompt)',
+	displayOptions: { show: { inputMode: ['recreate', 'refine'] } },
+};
+
+export const recreateSeedField: INodeProperties = {
+	displayName: 'Seed',
+	name: 'seed',
+	type: 'number',
+	required: true,
+	default: 0,
+	typeOptions: { minValue: 0, numberPrecision: 0 },
+	description: 'The seed of the image to recreate, e.g. {{ $json.seed }} from an earlier Bria node (sent as seed)',
+	displayOptions: { show: { inputMode: ['recreate'] } },
+};
+
+export const requestIdField: INodeProperties = {
+	displayName: 'Request ID',
+	name: 'requestId',
+	type: 'string',
+	required: true,
+	default: '',
+	placeholder: 'e.g. {{ $json.request_id }}',
+	description: 'The request_id of a job submitted earlier, e.g. by a Bria Tailored node with Wait for Completion off',
+};
+
+export const waitForCompletionField: INodeProperties = {
+	displayName: 'Wait for Completion',
+	name: 'waitForCompletion',
+	type: 'boolean',
+	default: true,
+	description:
+		'Whether to wait until Bria finishes the job. Off: return the request_id at once and fetch the result later with Request → Get Status.',
+};
+
+/** Options of the `options` collection; each operation picks the ones that apply to it. */
+export const option = {
+	negativePrompt: {
+		displayName: 'Negative Prompt',
+		name: 'negativePrompt',
+		type: 'string',
+		default: '',
+		description: 'Concepts to keep out of the image (sent as negative_prompt)',
+	},
+	aspectRatio: {
+		displayName: 'Aspect Ratio',
+		name: 'aspectRatio',
+		type: 'options',
+		default: '1:1',
+		options: ASPECT_RATIOS.map((ratio) => ({ name: ratio, value: ratio })),
+		description: 'Width to height of the image (sent as aspect_ratio)',
+	},
+	guidanceScale: {
+		displayName: 'Guidance Scale',
+		name: 'guidanceScale',
+		type: 'number',
+		default: 5,
+		typeOptions: { minValue: 3, maxValue: 5, numberPrecision: 0 },
+		description: 'How strictly to follow the prompt, 3 to 5 (sent as guidance_scale)',
+	},
+	stepsNum: {
+		displayName: 'Steps',
+		name: 'stepsNum',
+		type: 'number',
+		default: 50,
+		typeOptions: { minValue: 20, maxValue: 50, numberPrecision: 0 },
+		description: 'Diffusion steps, 20 to 50: fewer is faster, more is finer (sent as steps_num)',
+	},
+	modelInfluence: {
+		displayName: 'Model Influence',
+		name: 'modelInfluence',
+		type: 'number',
+		default: 1,
+		typeOptions: { minValue: 0, maxValue: 1.5, numberPrecision: 2 },
+		description: 'How strongly the tailored model shapes the result, 0 to 1.5 (sent as tailored_model_influence)',
+	},
+	seed: {
+		displayName: 'Seed',
+		name: 'seed',
+		type: 'number',
+		default: 0,
+		typeOptions: { minValue: 0, numberPrecision: 0 },
+		description: 'Fixes the randomness so the same input gives the same result (sent as seed)',
+	},
+	promptContentModeration: {
+		displayName: 'Prompt Content Moderation',
+		name: 'promptContentModeration',
+		type: 'boolean',
+		default: true,
+		description: 'Whether Bria checks the prompt for unsafe content (sent as prompt_content_moderation)',
+	},
+	visualOutputContentModeration: {
+		displayName: 'Output Content Moderation',
+		name: 'visualOutputContentModeration',
+		type: 'boolean',
+		default: true,
+		description: 'Whether Bria checks the generated image for unsafe content (sent as visual_output_content_moderation)',
+	},
+	maxWaitTime: {
+		displayName: 'Max Wait Time (Seconds)',
+		name: 'maxWaitTime',
+		type: 'number',
+		default: 300,
+		typeOptions: { minValue: 1, maxValue: MAX_WAIT_SECONDS },
+		description:
+			'How long to wait for the job before stopping with an error that carries the request_id (resume it with Request → Get Status)',
+	},
+	downloadImage: {
+		displayName: 'Download Image',
+		name: 'downloadImage',
+		type: 'boolean',
+		default: true,
+		description: 'Whether to download the result into binary data. Off: output only the temporary image_url.',
+	},
+	binaryPropertyName: {
+		displayName: 'Put Output in Field',
+		name: 'binaryPropertyName',
+		type: 'string',
+		default: 'data',
+		hint: 'The name of the binary field to put the image in',
+		description: 'Binary field for the downloaded image',
+	},
+	concurrency: {
+		displayName: 'Concurrency',
+		name: 'concurrency',
+		type: 'number',
+		default: 5,
+		typeOptions: { minValue: 1, maxValue: 50, numberPrecision: 0 },
+		description: 'How many items\' jobs run at once. 1 = one after another. Read from the first item.',
+	},
+	requestsPerMinute: {
+		displayName: 'Requests per Minute',
+		name: 'requestsPerMinute',
+		type: 'number',
+		default: 0,
+		typeOptions: { minValue: 0 },
+		description:
+			'Cap on all requests this node sends to Bria per minute (submits and status checks), e.g. 10 for the Free plan. 0 = no cap. Read from the first item.',
+	},
+} satisfies Record<string, INodeProperties>;
+
+export type OptionName = keyof typeof option;
+
+/** The shared `options` collection, holding the given options in display-name order. */
+export function optionsCollection(names: OptionName[], only: Partial<Record<OptionName, string[]>> = {}): INodeProperties {
+	return {
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		options: names
+			.map((name) => {
+				const modes = only[name];
+				return modes ? { ...option[name], displayOptions: { show: { '/inputMode': modes } } } : option[name];
+			})
+			.sort((a, b) => a.displayName.localeCompare(b.displayName)),
+	};
+}

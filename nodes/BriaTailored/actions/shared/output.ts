@@ -1,0 +1,96 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, JsonObject } from 'n8n-workflow';
+import { NodeApiError } from 'n8n-workflow';
+
+import type { JobState } from '../../scheduler/JobScheduler';
+import { downloadResultFile } from '../../transport';
+import type { JobSpec } from '../types';
+
+const DOWNLOAD_TIMEOUT_MS = 120_000;
+const EXTENSIONS: Record<string, string> = {
+	'image/png': 'png',
+	'image/jpeg': 'jpg',
+	'image/webp': 'webp',
+	'image/gif': 'gif',
+};
+
+/*
+ * One output shape for every operation, whether the job was just generated or resumed:
+ * finished image → request_id, status, image_url, seed (number), structured_prompt (object), binary;
+ * finished structured prompt → request_id, status, seed, structured_prompt;
+ * not waited for → request_id, status_url, status "IN_PROGRESS".
+ * `structured_prompt` and `seed` feed the next Bria node's Recreate/Refine fields unchanged.
+ */
+export async function toOutputItem(
+	ctx: IExecuteFunctions,
+	state: JobState,
+	job: JobSpec,
+	itemIndex: number,
+	deadline: number,
+): Promise<INodeExecutionData> {
+	if (state.status !== 'COMPLETED') {
+		return {
+			json: { request_id: state.request_id, status: state.status, status_url: state.status_url ?? null },
+			pairedItem: { item: itemIndex },
+		};
+	}
+	// The tailored spec shows a flat {image_url, structured_prompt}; other v2 answers nest it in `result`.
+	const result = (state.result && typeof state.result === 'object' ? state.result : state) as IDataObject;
+	const imageUrl = typeof result.image_url === 'string' && result.image_url ? result.image_url : undefined;
+	if (job.expects === 'image' && !imageUrl) {
+		const error = new NodeApiError(ctx.getNode(), state as unknown as JsonObject, {
+			message: `Bria reported request ${state.request_id} as completed but sent no image_url`,
+			description: `Request ID: ${state.request_id}`,
+			itemIndex,
+		});
+		error.context.requestId = state.request_id;
+		throw error;
+	}
+	const json: IDataObject = {
+		request_id: state.request_id,
+		status: 'COMPLETED',
+		...(imageUrl ? { image_url: imageUrl } : {}),
+		seed: toSeed(result.seed),
+		structured_prompt: toStructuredPrompt(result.structured_prompt),
+	};
+	const item: INodeExecutionData = { json, pairedItem: { item: itemIndex } };
+	// An AI agent drops binary data: as a tool, the URL is the result.
+	if (imageUrl && job.download && !ctx.isToolExecution?.()) {
+		const timeoutMs = Math.min(DOWNLOAD_TIMEOUT_MS, Math.max(1_000, deadline - Date.now()));
+		let file;
+		try {
+			file = await downloadResultFile(ctx, imageUrl, timeoutMs, itemIndex, ctx.getExecutionCancelSignal?.());
+		} catch (error) {
+			// The job is done and paid: keep what identifies it on the error.
+			if (error && typeof error === 'object' && 'context' in error) {
+				Object.assign((error as { context: IDataObject }).context, { requestId: state.request_id, imageUrl });
+			}
+			throw error;
+		}
+		const extension = EXTENSIONS[file.mimeType] ?? file.mimeType.split('/')[1]?.replace(/[^a-z0-9]/g, '') ?? 'img';
+		item.binary = {
+			[job.binaryPropertyName]: await ctx.helpers.prepareBinaryData(
+				file.data,
+				`bria-${state.request_id.replace(/[^A-Za-z0-9_-]/g, '_')}.${extension}`,
+				file.mimeType,
+			),
+		};
+	}
+	return item;
+}
+
+/** Bria's examples send the seed as text, its schema as a number: always output a number. */
+function toSeed(value: unknown): number | null {
+	const seed = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+	return typeof seed === 'number' && Number.isFinite(seed) ? seed : null;
+}
+
+/** Bria sends the structured prompt as a JSON string: output the object. Unparseable text is kept as is. */
+function toStructuredPrompt(value: unknown): IDataObject | string | null {
+	if (typeof value !== "string") return value && typeof value === "object" ? (value as IDataObject) : null;
+	try {
+		const parsed = JSON.parse(value) as unknown;
+		return parsed && typeof parsed === "object" ? (parsed as IDataObject) : value;
+	} catch {
+		return value;
+	}
+}

@@ -1,0 +1,183 @@
+import { z } from 'zod';
+
+/*
+ * Rules for every value that reaches Bria. n8n's field types only guard what is typed into the
+ * editor; expressions ({{ $json.x }}) deliver anything, so each item is checked here before any
+ * request is sent. Messages name the field as the user sees it and the rule it broke.
+ */
+
+export const ASPECT_RATIOS = ['1:1', '2:3', '3:2', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9'] as const;
+export const MAX_PROMPT_LENGTH = 10_000;
+export const MAX_STRUCTURED_PROMPT_LENGTH = 100_000;
+export const MAX_WAIT_SECONDS = 7_200;
+
+/** Numbers from expressions and forms often arrive as text: accept "42", refuse "42a". */
+const numeric = (schema: z.ZodNumber) =>
+	z.preprocess((value) => {
+		if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) {
+			return Number(value);
+		}
+		return value;
+	}, schema);
+
+const number = (what = 'a number') =>
+	z.number({ invalid_type_error: `must be ${what}`, required_error: 'is required' });
+
+export const seedSchema = numeric(
+	number('a whole number')
+		.int('must be a whole number')
+		.min(0, 'must be 0 or greater')
+		.max(Number.MAX_SAFE_INTEGER, 'is too large'),
+);
+
+export const modelIdSchema = z
+	.string({ invalid_type_error: 'must be text', required_error: 'is required' })
+	.trim()
+	.min(1, 'is required: pick a tailored model or enter its ID')
+	.regex(/^[A-Za-z0-9._-]+$/, 'must be a model ID such as 1234 (letters, digits, . _ - only; no spaces)');
+
+export const promptSchema = z
+	.string({ invalid_type_error: 'must be text', required_error: 'is required' })
+	.trim()
+	.min(1, 'must not be empty')
+	.max(MAX_PROMPT_LENGTH, `must be at most ${MAX_PROMPT_LENGTH} characters`);
+
+export const negativePromptSchema = z
+	.string({ invalid_type_error: 'must be text' })
+	.max(MAX_PROMPT_LENGTH, `must be at most ${MAX_PROMPT_LENGTH} characters`);
+
+export const aspectRatioSchema = z.enum(ASPECT_RATIOS, {
+	errorMap: () => ({ message: `must be one of ${ASPECT_RATIOS.join(', ')}` }),
+});
+
+export const guidanceScaleSchema = numeric(
+	number('a whole number').int('must be a whole number').min(3, 'must be 3 to 5').max(5, 'must be 3 to 5'),
+);
+
+export const stepsNumSchema = numeric(
+	number('a whole number').int('must be a whole number').min(20, 'must be 20 to 50').max(50, 'must be 20 to 50'),
+);
+
+export const modelInfluenceSchema = numeric(
+	number().min(0, 'must be 0 to 1.5').max(1.5, 'must be 0 to 1.5'),
+);
+
+export const booleanSchema = z.boolean({ invalid_type_error: 'must be true or false' });
+
+export const maxWaitTimeSchema = numeric(
+	number().positive('must be more than 0 seconds').max(MAX_WAIT_SECONDS, `must be at most ${MAX_WAIT_SECONDS} seconds`),
+);
+
+export const binaryPropertyNameSchema = z
+	.string({ invalid_type_error: 'must be text' })
+	.trim()
+	.min(1, 'must not be empty')
+	.regex(/^[A-Za-z0-9_.-]+$/, 'must be a simple name such as data');
+
+export const requestIdSchema = z
+	.string({ invalid_type_error: 'must be text', required_error: 'is required' })
+	.trim()
+	.min(1, 'is required')
+	.regex(/^[A-Za-z0-9_.:-]+$/, 'must be a Bria request ID (letters, digits, . _ : - only)');
+
+export const concurrencySchema = numeric(
+	number('a whole number').int('must be a whole number').min(1, 'must be 1 to 50').max(50, 'must be 1 to 50'),
+);
+
+export const requestsPerMinuteSchema = numeric(
+	number().min(0, 'must be 0 (no cap) or more').max(10_000, 'must be at most 10000'),
+);
+
+/*
+ * The structured prompt (FIBO) is a JSON object. We check the types of the keys we know, so a
+ * broken edit is caught here with its key named, and pass every other key through unchanged:
+ * Bria adds keys over time.
+ */
+const text = z.string({ invalid_type_error: 'must be text' });
+const nullableText = text.nullable().optional();
+const section = (keys: string[]) =>
+	z
+		.object(Object.fromEntries(keys.map((key) => [key, nullableText])), {
+			invalid_type_error: 'must be an object',
+		})
+		.passthrough()
+		.nullable()
+		.optional();
+
+const structuredPromptShape = z
+	.object({
+		short_description: nullableText,
+		objects: z
+			.array(z.object({}, { invalid_type_error: 'must be an object' }).passthrough(), {
+				invalid_type_error: 'must be an array of objects',
+			})
+			.nullable()
+			.optional(),
+		background_setting: nullableText,
+		lighting: section(['conditions', 'direction', 'shadows']),
+		aesthetics: section(['composition', 'color_scheme', 'mood_atmosphere']),
+		photographic_characteristics: section(['depth_of_field', 'focus', 'camera_angle', 'lens_focal_length']),
+		style_medium: nullableText,
+		text_render: z
+			.array(z.object({}, { invalid_type_error: 'must be an object' }).passthrough(), {
+				invalid_type_error: 'must be an array',
+			})
+			.nullable()
+			.optional(),
+		context: nullableText,
+		artistic_style: nullableText,
+	})
+	.passthrough();
+
+export type StructuredPrompt = z.infer<typeof structuredPromptShape>;
+
+/** Accepts JSON text or an object (e.g. `{{ $json.structured_prompt }}` from an earlier Bria node). */
+export const structuredPromptSchema = z.unknown().transform((value, ctx): StructuredPrompt => {
+	let parsed: unknown = value;
+	if (typeof value === 'string') {
+		const textValue = value.trim();
+		if (!textValue) {
+			ctx.addIssue({ code: 'custom', message: 'must not be empty' });
+			return z.NEVER;
+		}
+		if (textValue.length > MAX_STRUCTURED_PROMPT_LENGTH) {
+			ctx.addIssue({ code: 'custom', message: `must be at most ${MAX_STRUCTURED_PROMPT_LENGTH} characters` });
+			return z.NEVER;
+		}
+		try {
+			parsed = JSON.parse(textValue);
+		} catch (error) {
+			ctx.addIssue({ code: 'custom', message: `is not valid JSON: ${(error as Error).message}` });
+			return z.NEVER;
+		}
+	}
+	if (parsed === null || parsed === undefined || parsed === '') {
+		ctx.addIssue({ code: 'custom', message: 'is required' });
+		return z.NEVER;
+	}
+	if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+		const kind = Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`;
+		ctx.addIssue({ code: 'custom', message: `must be a JSON object (got ${kind})` });
+		return z.NEVER;
+	}
+	const result = structuredPromptShape.safeParse(parsed);
+	if (!result.success) {
+		for (const issue of result.error.issues) ctx.addIssue({ ...issue, path: issue.path });
+		return z.NEVER;
+	}
+	return result.data;
+});
+
+/** "Structured Prompt → objects[0]: must be an object" — the field's label, the key path, the rule. */
+export function describeIssues(error: z.ZodError, labels: Record<string, string>): string {
+	return error.issues
+		.map((issue) => {
+			const [field, ...rest] = issue.path;
+			const label = labels[String(field)] ?? String(field ?? 'Input');
+			const keyPath = rest
+				.map((part, index) => (typeof part === 'number' ? `[${part}]` : `${index ? '.' : ''}${part}`))
+				.join('');
+			return `${label}${keyPath ? ` → ${keyPath}` : ''}: ${issue.message}`;
+		})
+		.join('; ');
+}

@@ -1,0 +1,49 @@
+import type { IExecuteFunctions } from 'n8n-workflow';
+
+import {
+	inputModeField,
+	modelField,
+	optionsCollection,
+	promptField,
+	structuredPromptField,
+	waitForCompletionField,
+} from '../shared/fields';
+import type { InputMode } from '../shared/fields';
+import { readValidated, toBriaBody, waitSettings } from '../shared/parameters';
+import type { BriaOperation } from '../types';
+
+/*
+ * POST /v2/structured_prompt/generate/tailored: the FIBO JSON only, no image.
+ * prompt → prompt; refine → structured_prompt + prompt. Image-only fields are never sent here.
+ */
+export const generateStructuredPrompt: BriaOperation = {
+	resource: 'structuredPrompt',
+	operation: 'generate',
+	name: 'Generate',
+	action: 'Generate a structured prompt',
+	description: 'Turn a text prompt into a FIBO structured prompt, or refine one, without rendering an image',
+	properties: [
+		modelField,
+		inputModeField(['prompt', 'refine']),
+		promptField,
+		structuredPromptField,
+		waitForCompletionField,
+		optionsCollection(['seed', 'promptContentModeration', 'maxWaitTime', 'concurrency', 'requestsPerMinute']),
+	],
+	prepare(ctx: IExecuteFunctions, itemIndex: number) {
+		const mode = ctx.getNodeParameter('inputMode', itemIndex) as InputMode;
+		const values = readValidated(
+			ctx,
+			itemIndex,
+			mode === 'refine'
+				? ['model', 'structuredPrompt', 'prompt', 'waitForCompletion']
+				: ['model', 'prompt', 'waitForCompletion'],
+			['seed', 'promptContentModeration', 'maxWaitTime'],
+		);
+		return {
+			submit: { path: '/v2/structured_prompt/generate/tailored', body: toBriaBody(values) },
+			expects: 'structuredPrompt',
+			...waitSettings(values),
+		};
+	},
+};

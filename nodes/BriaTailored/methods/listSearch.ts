@@ -1,0 +1,41 @@
+import type { ILoadOptionsFunctions, INodeListSearchResult } from 'n8n-workflow';
+
+import { apiError, getBaseUrl, NetworkError, sendToBria } from '../transport';
+import { NodeOperationError } from 'n8n-workflow';
+
+interface TailoredModel {
+	id: number | string;
+	name?: string;
+	description?: string;
+	status?: string;
+	training_version?: string;
+}
+
+/** Only finished FIBO models can generate; older spec copies omit training_version, so absent means allowed. */
+export function isUsableModel(model: TailoredModel): boolean {
+	return model.status === 'Completed' && (model.training_version === undefined || model.training_version === null || model.training_version === 'fibo');
+}
+
+/** The model picker: the organization's usable tailored models, filtered by name or ID. */
+export async function searchModels(this: ILoadOptionsFunctions, filter?: string): Promise<INodeListSearchResult> {
+	const baseUrl = await getBaseUrl(this);
+	let response;
+	try {
+		response = await sendToBria(this, baseUrl, { method: 'GET', path: '/v1/tailored-gen/models', timeoutMs: 30_000 });
+	} catch (error) {
+		if (error instanceof NetworkError) {
+			throw new NodeOperationError(this.getNode(), `Could not list tailored models: ${error.message}`);
+		}
+		throw error;
+	}
+	if (response.statusCode !== 200) throw apiError(this.getNode(), response, { action: 'listing tailored models' });
+	const models = Array.isArray(response.body) ? (response.body as TailoredModel[]) : [];
+	const needle = filter?.trim().toLowerCase();
+	return {
+		results: models
+			.filter(isUsableModel)
+			.filter((model) => !needle || `${model.name ?? ''} ${model.id}`.toLowerCase().includes(needle))
+			.map((model) => ({ name: `${model.name ?? 'Model'} (${model.id})`, value: String(model.id), description: model.description }))
+			.sort((a, b) => a.name.localeCompare(b.name)),
+	};
+}

@@ -1,0 +1,294 @@
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	IHttpRequestMethods,
+	IHttpRequestOptions,
+	ILoadOptionsFunctions,
+	INode,
+	JsonObject,
+} from 'n8n-workflow';
+import { NodeApiError, NodeOperationError, sleep } from 'n8n-workflow';
+
+export const CREDENTIAL_TYPE = 'briaApi';
+export const DEFAULT_BASE_URL = 'https://engine.prod.bria-api.com';
+const USER_AGENT = 'n8n-nodes-bria/0.1 (n8n)';
+
+type BriaContext = IExecuteFunctions | ILoadOptionsFunctions;
+
+export interface BriaResponse {
+	statusCode: number;
+	headers: Record<string, unknown>;
+	body: unknown;
+}
+
+export interface BriaRequest {
+	method: IHttpRequestMethods;
+	/** Path below the base URL, e.g. `/v2/status/abc`. Never a full URL: the token goes only to the base URL. */
+	path: string;
+	body?: IDataObject;
+	timeoutMs: number;
+	itemIndex?: number;
+}
+
+/** Thrown when the user stops the execution (or it times out): nothing more is sent. */
+export class CancelledError extends Error {
+	constructor() {
+		super('The execution was cancelled');
+	}
+}
+
+/** A request that never got an HTTP answer (reset, refused, timed out). */
+export class NetworkError extends Error {
+	constructor(
+		message: string,
+		readonly code: string | undefined,
+	) {
+		super(message);
+	}
+}
+
+/** Waits `ms`, returning early (with CancelledError) as soon as `signal` fires. */
+export async function pause(ms: number, signal?: AbortSignal): Promise<void> {
+	if (signal?.aborted) throw new CancelledError();
+	if (ms <= 0) return;
+	// Recent n8n-workflow versions take the signal themselves; older ones ignore it, hence the race.
+	const timer = (sleep as (ms: number, signal?: AbortSignal) => Promise<void>)(ms, signal);
+	if (!signal) return await timer;
+	await new Promise<void>((resolve, reject) => {
+		const onAbort = () => reject(new CancelledError());
+		signal.addEventListener('abort', onAbort, { once: true });
+		timer.then(
+			() => {
+				signal.removeEventListener('abort', onAbort);
+				if (signal.aborted) reject(new CancelledError());
+				else resolve();
+			},
+			() => {
+				signal.removeEventListener('abort', onAbort);
+				reject(new CancelledError());
+			},
+		);
+	});
+}
+
+/** Reads the credential's base URL, refusing anything but http(s) before a request is made. */
+export async function getBaseUrl(ctx: BriaContext): Promise<string> {
+	const credentials = await ctx.getCredentials(CREDENTIAL_TYPE);
+	const raw = String(credentials.baseUrl ?? '').trim() || DEFAULT_BASE_URL;
+	let url: URL;
+	try {
+		url = new URL(raw);
+	} catch {
+		throw new NodeOperationError(ctx.getNode(), `Bria API credential: Base URL "${raw}" is not a valid URL`);
+	}
+	if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+		throw new NodeOperationError(
+			ctx.getNode(),
+			`Bria API credential: Base URL must start with http:// or https:// (got "${url.protocol}")`,
+		);
+	}
+	return raw.replace(/\/+$/, '');
+}
+
+export function header(response: BriaResponse, name: string): string | undefined {
+	const value = response.headers[name.toLowerCase()];
+	if (Array.isArray(value)) return value.length ? String(value[0]) : undefined;
+	return value === undefined || value === null ? undefined : String(value);
+}
+
+/** `Retry-After` in ms (seconds or HTTP date), if the response carries a usable one. */
+export function retryAfterMs(response: BriaResponse): number | undefined {
+	const value = header(response, 'retry-after');
+	if (!value) return undefined;
+	const seconds = Number(value);
+	if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+	const date = Date.parse(value);
+	return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+/**
+ * Sends one authenticated request to the Bria API. HTTP error statuses come back as responses
+ * (callers decide what is retryable); only a missing answer throws, as NetworkError.
+ * The raw library error is never rethrown: it may carry the request headers, token included.
+ */
+export async function sendToBria(
+	ctx: BriaContext,
+	baseUrl: string,
+	request: BriaRequest,
+	signal?: AbortSignal,
+): Promise<BriaResponse> {
+	if (signal?.aborted) throw new CancelledError();
+	const options: IHttpRequestOptions = {
+		method: request.method,
+		url: `${baseUrl}${request.path}`,
+		headers: { 'User-Agent': USER_AGENT, Accept: 'application/json' },
+		json: true,
+		returnFullResponse: true,
+		ignoreHttpStatusErrors: true,
+		timeout: Math.max(1, Math.round(request.timeoutMs)),
+		...(request.body ? { body: request.body } : {}),
+		...(signal ? { abortSignal: signal } : {}),
+	};
+	try {
+		const response = (await ctx.helpers.httpRequestWithAuthentication.call(
+			ctx,
+			CREDENTIAL_TYPE,
+			options,
+		)) as { statusCode: number; headers?: Record<string, unknown>; body: unknown };
+		return {
+			statusCode: response.statusCode,
+			headers: lowerCaseKeys(response.headers ?? {}),
+			body: parseMaybeJson(response.body),
+		};
+	} catch (error) {
+		if (signal?.aborted) throw new CancelledError();
+		const e = error as { code?: string; message?: string; cause?: { code?: string } };
+		const code = e.code ?? e.cause?.code;
+		throw new NetworkError(describeNetworkError(code, request.timeoutMs), code);
+	}
+}
+
+function describeNetworkError(code: string | undefined, timeoutMs: number): string {
+	if (code === 'ECONNABORTED' || code === 'ETIMEDOUT')
+		return `no answer within ${Math.round(timeoutMs / 1000)} s`;
+	if (code === 'ECONNRESET' || code === 'EPIPE') return 'the connection was reset';
+	if (code === 'ECONNREFUSED') return 'the connection was refused';
+	if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'the host could not be resolved';
+	return code ? `network error (${code})` : 'network error';
+}
+
+function lowerCaseKeys(headers: Record<string, unknown>): Record<string, unknown> {
+	const out: Record<string, unknown> = {};
+	for (const [key, value] of Object.entries(headers)) out[key.toLowerCase()] = value;
+	return out;
+}
+
+function parseMaybeJson(body: unknown): unknown {
+	if (typeof body !== 'string') return body;
+	const text = body.trim();
+	if (!text.startsWith('{') && !text.startsWith('[')) return body;
+	try {
+		return JSON.parse(text);
+	} catch {
+		return body;
+	}
+}
+
+/** Bria's message and details from an error body (v2 object, or an older endpoint's plain text). */
+export function briaErrorText(body: unknown): { message?: string; details?: string } {
+	if (typeof body === 'string') return { message: body.trim().slice(0, 500) || undefined };
+	if (!body || typeof body !== 'object') return {};
+	const record = body as Record<string, unknown>;
+	const inner = (record.error && typeof record.error === 'object' ? record.error : record) as Record<
+		string,
+		unknown
+	>;
+	const pick = (value: unknown) =>
+		typeof value === 'string' && value.trim() ? value.trim() : value ? JSON.stringify(value) : undefined;
+	return {
+		message: pick(inner.message) ?? (typeof record.error === 'string' ? record.error : undefined),
+		details: pick(inner.details) ?? pick(record.detail),
+	};
+}
+
+const STATUS_MEANING: Record<number, string> = {
+	400: 'Bria rejected the request parameters',
+	401: 'Bria did not accept the API token: check the Bria API credential',
+	403: 'Bria refused access: the model may not belong to this organization, or the plan or quota does not allow this request',
+	404: 'Bria does not know this request ID: it is wrong or has expired',
+	422: 'Bria\'s content moderation blocked this request',
+	429: 'Bria\'s rate limit was reached',
+};
+
+/** One place that turns a Bria HTTP failure into the error the user sees. */
+export function apiError(
+	node: INode,
+	response: BriaResponse,
+	context: { itemIndex?: number; requestId?: string; action: string },
+): NodeApiError {
+	const { message, details } = briaErrorText(response.body);
+	const code = response.statusCode;
+	const meaning =
+		STATUS_MEANING[code] ?? (code >= 500 ? 'Bria had a server error' : `Bria answered HTTP ${code}`);
+	const description = [
+		message ? `Bria says: ${message}` : undefined,
+		details ? `Details: ${details}` : undefined,
+		context.requestId ? `Request ID: ${context.requestId}` : undefined,
+	]
+		.filter(Boolean)
+		.join('\n');
+	const error = new NodeApiError(node, (typeof response.body === 'object' && response.body
+		? response.body
+		: { message: String(response.body ?? '') }) as JsonObject, {
+		message: `${meaning} (${context.action}, HTTP ${code})`,
+		description: description || undefined,
+		httpCode: String(code),
+		itemIndex: context.itemIndex,
+	});
+	if (context.requestId) error.context.requestId = context.requestId;
+	return error;
+}
+
+export interface DownloadedFile {
+	data: Buffer;
+	mimeType: string;
+}
+
+/**
+ * Downloads a result file from Bria's storage host with the plain helper: no credential, so the
+ * token never leaves for a host other than the base URL. Fails with a clear reason, never silently.
+ */
+export async function downloadResultFile(
+	ctx: IExecuteFunctions,
+	url: string,
+	timeoutMs: number,
+	itemIndex: number,
+	signal?: AbortSignal,
+): Promise<DownloadedFile> {
+	const fail = (message: string, description?: string) =>
+		new NodeOperationError(ctx.getNode(), `Could not download the result image: ${message}`, {
+			itemIndex,
+			description: `${description ? `${description} ` : ''}The image URL is ${url}`,
+		});
+	let parsed: URL | undefined;
+	try {
+		parsed = new URL(url);
+	} catch {
+		parsed = undefined;
+	}
+	if (!parsed || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) throw fail('Bria sent an image_url that is not an http(s) URL');
+	let response: { statusCode: number; headers?: Record<string, unknown>; body: unknown };
+	try {
+		response = (await ctx.helpers.httpRequest({
+			method: 'GET',
+			url,
+			encoding: 'arraybuffer',
+			returnFullResponse: true,
+			ignoreHttpStatusErrors: true,
+			timeout: Math.max(1, Math.round(timeoutMs)),
+			...(signal ? { abortSignal: signal } : {}),
+		})) as typeof response;
+	} catch (error) {
+		if (signal?.aborted) throw new CancelledError();
+		const e = error as { code?: string; cause?: { code?: string } };
+		throw fail(describeNetworkError(e.code ?? e.cause?.code, timeoutMs));
+	}
+	if (response.statusCode < 200 || response.statusCode > 299) {
+		throw fail(
+			`the storage host answered HTTP ${response.statusCode}`,
+			response.statusCode === 403 || response.statusCode === 404
+				? 'Result URLs are temporary: it may have expired.'
+				: undefined,
+		);
+	}
+	const headers = lowerCaseKeys(response.headers ?? {});
+	const mimeType = String(headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+	if (!mimeType.startsWith('image/')) throw fail(`expected an image but got "${mimeType || 'no content type'}"`);
+	const data = Buffer.isBuffer(response.body)
+		? response.body
+		: response.body instanceof ArrayBuffer
+			? Buffer.from(response.body)
+			: Buffer.from(String(response.body ?? ''));
+	if (data.length === 0) throw fail('the file is empty');
+	return { data, mimeType };
+}
