@@ -1,47 +1,86 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-import { OPERATIONS, RESOURCES } from './operations';
+import { OPERATIONS } from './operations';
 
-/** Adds `resource`/`operation` conditions to a field, keeping the field's own conditions. */
-function onlyFor(property: INodeProperties, resource: string, operation: string): INodeProperties {
-	const show = property.displayOptions?.show ?? {};
-	return {
-		...property,
-		displayOptions: {
-			...property.displayOptions,
-			show: { ...show, resource: [resource], operation: [operation] },
-		},
-	};
-}
-
-/** The node's parameters: the resource picker, an operation picker per resource, then each operation's fields. */
-export const properties: INodeProperties[] = [
+/*
+ * The pickers are written out literally (n8n's linters and scanner read them from the source);
+ * each operation's fields come from its own module, shown only for that resource and operation.
+ */
+const pickers: INodeProperties[] = [
 	{
 		displayName: 'Resource',
 		name: 'resource',
 		type: 'options',
 		noDataExpression: true,
-		options: RESOURCES,
+		options: [
+			{ name: 'Image', value: 'image' },
+			{ name: 'Request', value: 'request' },
+			{ name: 'Structured Prompt', value: 'structuredPrompt' },
+		],
 		default: 'image',
 	},
-	...RESOURCES.map(
-		(resource): INodeProperties => {
-			const operations = OPERATIONS.filter((op) => op.resource === resource.value);
-			return {
-				displayName: 'Operation',
-				name: 'operation',
-				type: 'options',
-				noDataExpression: true,
-				displayOptions: { show: { resource: [resource.value] } },
-				options: operations.map((op) => ({
-					name: op.name,
-					value: op.operation,
-					action: op.action,
-					description: op.description,
-				})),
-				default: operations[0].operation,
-			};
+	{
+		displayName: 'Operation',
+		name: 'operation',
+		type: 'options',
+		noDataExpression: true,
+		displayOptions: { show: { resource: ['image'] } },
+		options: [
+			{
+				name: 'Generate',
+				value: 'generate',
+				action: 'Generate an image',
+				description: 'Generate an image with a tailored model',
+			},
+		],
+		default: 'generate',
+	},
+	{
+		displayName: 'Operation',
+		name: 'operation',
+		type: 'options',
+		noDataExpression: true,
+		displayOptions: { show: { resource: ['structuredPrompt'] } },
+		options: [
+			{
+				name: 'Generate',
+				value: 'generate',
+				action: 'Generate a structured prompt',
+				description: 'Turn a text prompt into a FIBO structured prompt, or refine one, without rendering an image',
+			},
+		],
+		default: 'generate',
+	},
+	{
+		displayName: 'Operation',
+		name: 'operation',
+		type: 'options',
+		noDataExpression: true,
+		displayOptions: { show: { resource: ['request'] } },
+		options: [
+			{
+				name: 'Get Status',
+				value: 'getStatus',
+				action: 'Get the status of a request',
+				description: 'Check a job submitted earlier and, when it is done, return its result',
+			},
+		],
+		default: 'getStatus',
+	},
+];
+
+/** Adds `resource`/`operation` conditions to a field, keeping the field's own conditions. */
+function onlyFor(property: INodeProperties, resource: string, operation: string): INodeProperties {
+	return {
+		...property,
+		displayOptions: {
+			...property.displayOptions,
+			show: { ...property.displayOptions?.show, resource: [resource], operation: [operation] },
 		},
-	),
+	};
+}
+
+export const properties: INodeProperties[] = [
+	...pickers,
 	...OPERATIONS.flatMap((op) => op.properties.map((property) => onlyFor(property, op.resource, op.operation))),
 ];

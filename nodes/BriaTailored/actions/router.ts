@@ -34,22 +34,16 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 
 	const baseUrl = await getBaseUrl(this);
 	const scheduler = new JobScheduler(this, baseUrl, batchSettings(this));
-	let failed = false;
 	const outcomes = await scheduler.forEach(
 		items.length,
 		async (itemIndex) => {
 			const job = jobs[itemIndex];
 			if (job instanceof Error) throw job;
-			try {
-				const deadline = Date.now() + job.maxWaitMs;
-				const state = await scheduler.run(job, itemIndex, deadline);
-				return await toOutputItem(this, state, job, itemIndex, deadline);
-			} catch (error) {
-				failed = true;
-				throw error;
-			}
+			const deadline = Date.now() + job.maxWaitMs;
+			const state = await scheduler.run(job, itemIndex, deadline);
+			return await toOutputItem(this, state, job, itemIndex, deadline);
 		},
-		() => failed && !continueOnFail,
+		!continueOnFail,
 	);
 
 	if (!continueOnFail) {

@@ -19,10 +19,6 @@ export interface JobSpec {
 export interface BriaOperation {
 	resource: string;
 	operation: string;
-	/** Operation name in the picker, and the action text n8n shows in the nodes panel. */
-	name: string;
-	action: string;
-	description: string;
 	properties: INodeProperties[];
 	prepare(ctx: IExecuteFunctions, itemIndex: number): JobSpec;
 }

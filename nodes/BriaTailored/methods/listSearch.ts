@@ -1,7 +1,8 @@
 import type { ILoadOptionsFunctions, INodeListSearchResult } from 'n8n-workflow';
 
-import { apiError, getBaseUrl, NetworkError, sendToBria } from '../transport';
 import { NodeOperationError } from 'n8n-workflow';
+
+import { apiError, getBaseUrl, sendToBria } from '../transport';
 
 interface TailoredModel {
 	id: number | string;
@@ -19,14 +20,9 @@ export function isUsableModel(model: TailoredModel): boolean {
 /** The model picker: the organization's usable tailored models, filtered by name or ID. */
 export async function searchModels(this: ILoadOptionsFunctions, filter?: string): Promise<INodeListSearchResult> {
 	const baseUrl = await getBaseUrl(this);
-	let response;
-	try {
-		response = await sendToBria(this, baseUrl, { method: 'GET', path: '/v1/tailored-gen/models', timeoutMs: 30_000 });
-	} catch (error) {
-		if (error instanceof NetworkError) {
-			throw new NodeOperationError(this.getNode(), `Could not list tailored models: ${error.message}`);
-		}
-		throw error;
+	const response = await sendToBria(this, baseUrl, { method: 'GET', path: '/v1/tailored-gen/models', timeoutMs: 30_000 });
+	if (response.networkError) {
+		throw new NodeOperationError(this.getNode(), `Could not list tailored models: ${response.networkError}`);
 	}
 	if (response.statusCode !== 200) throw apiError(this.getNode(), response, { action: 'listing tailored models' });
 	const models = Array.isArray(response.body) ? (response.body as TailoredModel[]) : [];

@@ -3,7 +3,7 @@ import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import type { JobSpec } from '../actions/types';
 import type { BriaResponse } from '../transport';
-import { apiError, briaErrorText, CancelledError, NetworkError, pause, retryAfterMs, sendToBria } from '../transport';
+import { apiError, briaErrorText, pause, retryAfterMs, sendToBria } from '../transport';
 import { Pacer } from './Pacer';
 
 /*
@@ -60,28 +60,31 @@ export class JobScheduler {
 
 	/**
 	 * Runs `task` for item indexes 0…count-1, at most `concurrency` at once. Results keep input
-	 * order. Once `stop()` says so, no new item starts; started ones finish (their jobs are paid).
+	 * order. With `stopOnError`, no new item starts after a failure; started ones finish (their
+	 * jobs are paid for) and items never started have no result.
 	 */
 	async forEach<T>(
 		count: number,
 		task: (itemIndex: number) => Promise<T>,
-		stop: () => boolean,
+		stopOnError: boolean,
 	): Promise<Array<{ value: T } | { error: Error } | undefined>> {
 		const results: Array<{ value: T } | { error: Error } | undefined> = new Array(count).fill(undefined);
 		let next = 0;
+		let failed = false;
 		const worker = async () => {
-			while (next < count && !stop() && !this.signal?.aborted) {
+			while (next < count && !(stopOnError && failed) && !this.signal?.aborted) {
 				const itemIndex = next++;
 				try {
 					results[itemIndex] = { value: await task(itemIndex) };
 				} catch (error) {
+					failed = true;
 					results[itemIndex] = { error: error as Error };
 				}
 			}
 		};
 		const workers = Math.max(1, Math.min(this.settings.concurrency, count));
 		await Promise.all(Array.from({ length: workers }, worker));
-		if (this.signal?.aborted) throw new CancelledError();
+		if (this.signal?.aborted) throw new NodeOperationError(this.node, 'The execution was cancelled');
 		return results;
 	}
 
@@ -109,14 +112,11 @@ export class JobScheduler {
 					description: `Bria answered 429 (rate limit) ${throttled} time(s); no job was started for this item. Raise Max Wait Time, lower Concurrency or set Requests per Minute.`,
 				});
 			}
-			let response: BriaResponse;
-			try {
-				response = await this.send('POST', job.submit!.path, itemIndex, Math.min(SUBMIT_TIMEOUT_MS, remaining), job.submit!.body);
-			} catch (error) {
-				if (!(error instanceof NetworkError)) throw error;
+			const response = await this.send('POST', job.submit!.path, itemIndex, Math.min(SUBMIT_TIMEOUT_MS, remaining), job.submit!.body);
+			if (response.networkError) {
 				// The request may have reached Bria: repeating it could start (and bill) a second job.
-				throw new NodeApiError(this.node, { message: error.message } as JsonObject, {
-					message: `Could not submit the job to Bria: ${error.message}`,
+				throw new NodeApiError(this.node, { message: response.networkError } as JsonObject, {
+					message: `Could not submit the job to Bria: ${response.networkError}`,
 					description:
 						'Not retried automatically: Bria may have accepted the request, and every submit is a billed job. Check your Bria dashboard before running this item again.',
 					itemIndex,
@@ -167,15 +167,11 @@ export class JobScheduler {
 			}
 			await pause(nextCheckAt - Date.now(), this.signal);
 			await this.pacer.acquire();
-			let response: BriaResponse | undefined;
-			try {
-				response = await this.send('GET', path, itemIndex, Math.max(1_000, Math.min(STATUS_TIMEOUT_MS, deadline - Date.now())));
-			} catch (error) {
-				if (!(error instanceof NetworkError)) throw error;
-				lastProblem = `the last status check failed: ${error.message}`;
-			}
+			const response = await this.send('GET', path, itemIndex, Math.max(1_000, Math.min(STATUS_TIMEOUT_MS, deadline - Date.now())));
 			let retryAfter: number | undefined;
-			if (response) {
+			if (response.networkError) {
+				lastProblem = `the last status check failed: ${response.networkError}`;
+			} else {
 				const code = response.statusCode;
 				const body = asObject(response.body);
 				if (code === 429) {
@@ -209,17 +205,8 @@ export class JobScheduler {
 		}
 	}
 
-	private async send(method: 'GET' | 'POST', path: string, itemIndex: number, timeoutMs: number, body?: IDataObject) {
-		try {
-			return await sendToBria(this.ctx, this.baseUrl, { method, path, body, timeoutMs, itemIndex }, this.signal);
-		} catch (error) {
-			if (error instanceof CancelledError) throw this.cancelled(itemIndex);
-			throw error;
-		}
-	}
-
-	private cancelled(itemIndex: number) {
-		return new NodeOperationError(this.node, 'The execution was cancelled', { itemIndex });
+	private async send(method: 'GET' | 'POST', path: string, itemIndex: number, timeoutMs: number, body?: IDataObject): Promise<BriaResponse> {
+		return await sendToBria(this.ctx, this.baseUrl, { method, path, body, timeoutMs, itemIndex }, this.signal);
 	}
 
 	private timeout(requestId: string, itemIndex: number, waitedMs: number, lastProblem: string) {

@@ -16,9 +16,12 @@ const USER_AGENT = 'n8n-nodes-bria/0.1 (n8n)';
 type BriaContext = IExecuteFunctions | ILoadOptionsFunctions;
 
 export interface BriaResponse {
+	/** 0 when no HTTP answer came: then `networkError` says why. */
 	statusCode: number;
 	headers: Record<string, unknown>;
 	body: unknown;
+	/** Reset, refused, timed out…: the request may or may not have reached Bria. */
+	networkError?: string;
 }
 
 export interface BriaRequest {
@@ -30,20 +33,10 @@ export interface BriaRequest {
 	itemIndex?: number;
 }
 
-/** Thrown when the user stops the execution (or it times out): nothing more is sent. */
+/** Rejection of `pause` when the user stops the execution (or it times out): nothing more is sent. */
 export class CancelledError extends Error {
 	constructor() {
 		super('The execution was cancelled');
-	}
-}
-
-/** A request that never got an HTTP answer (reset, refused, timed out). */
-export class NetworkError extends Error {
-	constructor(
-		message: string,
-		readonly code: string | undefined,
-	) {
-		super(message);
 	}
 }
 
@@ -107,9 +100,9 @@ export function retryAfterMs(response: BriaResponse): number | undefined {
 }
 
 /**
- * Sends one authenticated request to the Bria API. HTTP error statuses come back as responses
- * (callers decide what is retryable); only a missing answer throws, as NetworkError.
- * The raw library error is never rethrown: it may carry the request headers, token included.
+ * Sends one authenticated request to the Bria API. Every outcome comes back as a response, a
+ * missing answer too (`networkError`): callers decide what is retryable. The raw library error
+ * is never passed on: it may carry the request headers, token included. Throws only on cancel.
  */
 export async function sendToBria(
 	ctx: BriaContext,
@@ -129,26 +122,27 @@ export async function sendToBria(
 		...(request.body ? { body: request.body } : {}),
 		...(signal ? { abortSignal: signal } : {}),
 	};
+	let response: { statusCode: number; headers?: Record<string, unknown>; body: unknown } | undefined;
+	let failure: unknown;
 	try {
-		const response = (await ctx.helpers.httpRequestWithAuthentication.call(
-			ctx,
-			CREDENTIAL_TYPE,
-			options,
-		)) as { statusCode: number; headers?: Record<string, unknown>; body: unknown };
-		return {
-			statusCode: response.statusCode,
-			headers: lowerCaseKeys(response.headers ?? {}),
-			body: parseMaybeJson(response.body),
-		};
+		response = (await ctx.helpers.httpRequestWithAuthentication.call(ctx, CREDENTIAL_TYPE, options)) as typeof response;
 	} catch (error) {
-		if (signal?.aborted) throw new CancelledError();
-		const e = error as { code?: string; message?: string; cause?: { code?: string } };
-		const code = e.code ?? e.cause?.code;
-		throw new NetworkError(describeNetworkError(code, request.timeoutMs), code);
+		failure = error;
 	}
+	if (signal?.aborted) throw new CancelledError();
+	if (!response) {
+		return { statusCode: 0, headers: {}, body: undefined, networkError: describeNetworkError(failure, request.timeoutMs) };
+	}
+	return {
+		statusCode: response.statusCode,
+		headers: lowerCaseKeys(response.headers ?? {}),
+		body: parseMaybeJson(response.body),
+	};
 }
 
-function describeNetworkError(code: string | undefined, timeoutMs: number): string {
+function describeNetworkError(error: unknown, timeoutMs: number): string {
+	const e = (error ?? {}) as { code?: string; cause?: { code?: string } };
+	const code = e.code ?? e.cause?.code;
 	if (code === 'ECONNABORTED' || code === 'ETIMEDOUT')
 		return `no answer within ${Math.round(timeoutMs / 1000)} s`;
 	if (code === 'ECONNRESET' || code === 'EPIPE') return 'the connection was reset';
@@ -242,14 +236,18 @@ export async function downloadResultFile(
 	ctx: IExecuteFunctions,
 	url: string,
 	timeoutMs: number,
-	itemIndex: number,
+	job: { itemIndex: number; requestId: string },
 	signal?: AbortSignal,
 ): Promise<DownloadedFile> {
-	const fail = (message: string, description?: string) =>
-		new NodeOperationError(ctx.getNode(), `Could not download the result image: ${message}`, {
-			itemIndex,
-			description: `${description ? `${description} ` : ''}The image URL is ${url}`,
+	// The job is done and paid: the error keeps what identifies it.
+	const fail = (message: string, description?: string) => {
+		const error = new NodeOperationError(ctx.getNode(), `Could not download the result image: ${message}`, {
+			itemIndex: job.itemIndex,
+			description: `${description ? `${description} ` : ''}The image URL is ${url} (request ID ${job.requestId}).`,
 		});
+		Object.assign(error.context, { requestId: job.requestId, imageUrl: url });
+		return error;
+	};
 	let parsed: URL | undefined;
 	try {
 		parsed = new URL(url);
@@ -257,7 +255,8 @@ export async function downloadResultFile(
 		parsed = undefined;
 	}
 	if (!parsed || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) throw fail('Bria sent an image_url that is not an http(s) URL');
-	let response: { statusCode: number; headers?: Record<string, unknown>; body: unknown };
+	let response: { statusCode: number; headers?: Record<string, unknown>; body: unknown } | undefined;
+	let failure: unknown;
 	try {
 		response = (await ctx.helpers.httpRequest({
 			method: 'GET',
@@ -269,10 +268,10 @@ export async function downloadResultFile(
 			...(signal ? { abortSignal: signal } : {}),
 		})) as typeof response;
 	} catch (error) {
-		if (signal?.aborted) throw new CancelledError();
-		const e = error as { code?: string; cause?: { code?: string } };
-		throw fail(describeNetworkError(e.code ?? e.cause?.code, timeoutMs));
+		failure = error;
 	}
+	if (signal?.aborted) throw new CancelledError();
+	if (!response) throw fail(describeNetworkError(failure, timeoutMs));
 	if (response.statusCode < 200 || response.statusCode > 299) {
 		throw fail(
 			`the storage host answered HTTP ${response.statusCode}`,

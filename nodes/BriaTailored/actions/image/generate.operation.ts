@@ -1,7 +1,7 @@
 import type { IExecuteFunctions } from 'n8n-workflow';
 
 import {
-	inputModeField,
+	imageInputModeField,
 	modelField,
 	optionsCollection,
 	promptField,
@@ -20,12 +20,9 @@ import type { BriaOperation } from '../types';
 export const generateImage: BriaOperation = {
 	resource: 'image',
 	operation: 'generate',
-	name: 'Generate',
-	action: 'Generate an image',
-	description: 'Generate an image with a tailored model',
 	properties: [
 		modelField,
-		inputModeField(['prompt', 'recreate', 'refine']),
+		imageInputModeField,
 		promptField,
 		structuredPromptField,
 		recreateSeedField,

@@ -8,9 +8,6 @@ import type { BriaOperation } from '../types';
 export const getStatus: BriaOperation = {
 	resource: 'request',
 	operation: 'getStatus',
-	name: 'Get Status',
-	action: 'Get the status of a request',
-	description: 'Check a job submitted earlier and, when it is done, return its result',
 	properties: [
 		requestIdField,
 		{

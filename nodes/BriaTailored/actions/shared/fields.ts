@@ -1,6 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-import { ASPECT_RATIOS, MAX_WAIT_SECONDS } from './validation';
+import { MAX_WAIT_SECONDS } from './validation';
 
 /*
  * Field definitions used by more than one operation. Parameter names are the node's public
@@ -38,28 +38,43 @@ export const modelField: INodeProperties = {
 	],
 };
 
-const INPUT_MODES: Record<InputMode, { name: string; description: string }> = {
-	prompt: { name: 'From Text Prompt', description: 'Create something new from a text instruction' },
-	recreate: {
-		name: 'Recreate From Structured Prompt',
-		description: 'Reproduce an earlier image exactly from its structured prompt and seed',
-	},
-	refine: {
-		name: 'Refine Structured Prompt',
-		description: 'Change an earlier result with a new text instruction',
-	},
+export const imageInputModeField: INodeProperties = {
+	displayName: 'Input Mode',
+	name: 'inputMode',
+	type: 'options',
+	noDataExpression: true,
+	default: 'prompt',
+	options: [
+		{ name: 'From Text Prompt', value: 'prompt', description: 'Create a new image from a text instruction' },
+		{
+			name: 'Recreate From Structured Prompt',
+			value: 'recreate',
+			description: 'Reproduce an earlier image exactly from its structured prompt and seed',
+		},
+		{
+			name: 'Refine Structured Prompt',
+			value: 'refine',
+			description: 'Change an earlier image with a new text instruction',
+		},
+	],
 };
 
-export function inputModeField(modes: InputMode[]): INodeProperties {
-	return {
-		displayName: 'Input Mode',
-		name: 'inputMode',
-		type: 'options',
-		noDataExpression: true,
-		default: 'prompt',
-		options: modes.map((mode) => ({ value: mode, ...INPUT_MODES[mode] })),
-	};
-}
+/** Structured prompts have no "recreate": only text or refinement. */
+export const structuredPromptInputModeField: INodeProperties = {
+	displayName: 'Input Mode',
+	name: 'inputMode',
+	type: 'options',
+	noDataExpression: true,
+	default: 'prompt',
+	options: [
+		{ name: 'From Text Prompt', value: 'prompt', description: 'Write a new structured prompt from a text instruction' },
+		{
+			name: 'Refine Structured Prompt',
+			value: 'refine',
+			description: 'Change an earlier structured prompt with a new text instruction',
+		},
+	],
+};
 
 export const promptField: INodeProperties = {
 	displayName: 'Prompt',
@@ -80,7 +95,8 @@ export const structuredPromptField: INodeProperties = {
 	required: true,
 	default: '',
 	description:
-		'The FIBO structured prompt of an earlier result, as JSON text or an object, e.g. {{ $json.structured_prompt }} from an earlier Bria node (sent as structured_prompt)',
+		'The FIBO structured prompt of an earlier result, as JSON text or an object (sent as structured_prompt)',
+	hint: 'From an earlier Bria node: {{ $json.structured_prompt }}',
 	displayOptions: { show: { inputMode: ['recreate', 'refine'] } },
 };
 
@@ -91,7 +107,8 @@ export const recreateSeedField: INodeProperties = {
 	required: true,
 	default: 0,
 	typeOptions: { minValue: 0, numberPrecision: 0 },
-	description: 'The seed of the image to recreate, e.g. {{ $json.seed }} from an earlier Bria node (sent as seed)',
+	description: 'The seed of the image to recreate (sent as seed)',
+	hint: 'From an earlier Bria node: {{ $json.seed }}',
 	displayOptions: { show: { inputMode: ['recreate'] } },
 };
 
@@ -128,7 +145,17 @@ export const option = {
 		name: 'aspectRatio',
 		type: 'options',
 		default: '1:1',
-		options: ASPECT_RATIOS.map((ratio) => ({ name: ratio, value: ratio })),
+		options: [
+			{ name: '1:1', value: '1:1' },
+			{ name: '16:9', value: '16:9' },
+			{ name: '2:3', value: '2:3' },
+			{ name: '3:2', value: '3:2' },
+			{ name: '3:4', value: '3:4' },
+			{ name: '4:3', value: '4:3' },
+			{ name: '4:5', value: '4:5' },
+			{ name: '5:4', value: '5:4' },
+			{ name: '9:16', value: '9:16' },
+		],
 		description: 'Width to height of the image (sent as aspect_ratio)',
 	},
 	guidanceScale: {

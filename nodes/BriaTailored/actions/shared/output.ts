@@ -56,16 +56,13 @@ export async function toOutputItem(
 	// An AI agent drops binary data: as a tool, the URL is the result.
 	if (imageUrl && job.download && !ctx.isToolExecution?.()) {
 		const timeoutMs = Math.min(DOWNLOAD_TIMEOUT_MS, Math.max(1_000, deadline - Date.now()));
-		let file;
-		try {
-			file = await downloadResultFile(ctx, imageUrl, timeoutMs, itemIndex, ctx.getExecutionCancelSignal?.());
-		} catch (error) {
-			// The job is done and paid: keep what identifies it on the error.
-			if (error && typeof error === 'object' && 'context' in error) {
-				Object.assign((error as { context: IDataObject }).context, { requestId: state.request_id, imageUrl });
-			}
-			throw error;
-		}
+		const file = await downloadResultFile(
+			ctx,
+			imageUrl,
+			timeoutMs,
+			{ itemIndex, requestId: state.request_id },
+			ctx.getExecutionCancelSignal?.(),
+		);
 		const extension = EXTENSIONS[file.mimeType] ?? file.mimeType.split('/')[1]?.replace(/[^a-z0-9]/g, '') ?? 'img';
 		item.binary = {
 			[job.binaryPropertyName]: await ctx.helpers.prepareBinaryData(

@@ -1,7 +1,7 @@
 import type { IExecuteFunctions } from 'n8n-workflow';
 
 import {
-	inputModeField,
+	structuredPromptInputModeField,
 	modelField,
 	optionsCollection,
 	promptField,
@@ -19,12 +19,9 @@ import type { BriaOperation } from '../types';
 export const generateStructuredPrompt: BriaOperation = {
 	resource: 'structuredPrompt',
 	operation: 'generate',
-	name: 'Generate',
-	action: 'Generate a structured prompt',
-	description: 'Turn a text prompt into a FIBO structured prompt, or refine one, without rendering an image',
 	properties: [
 		modelField,
-		inputModeField(['prompt', 'refine']),
+		structuredPromptInputModeField,
 		promptField,
 		structuredPromptField,
 		waitForCompletionField,
