@@ -1,0 +1,246 @@
+import { Container } from '@n8n/di';
+import { BinaryDataService, ExecutionLifecycleHooks, WorkflowExecute } from 'n8n-core';
+import type {
+	ICredentialDataDecryptedObject,
+	ICredentials,
+	ICredentialType,
+	IDataObject,
+	IHttpRequestOptions,
+	INode,
+	INodeExecutionData,
+	INodeParameters,
+	INodeType,
+	INodeTypes,
+	IRun,
+	IRunExecutionData,
+	IWorkflowExecuteAdditionalData,
+	Workflow as WorkflowType,
+} from 'n8n-workflow';
+import { createDeferredPromise, createRunExecutionData, ICredentialsHelper, Workflow } from 'n8n-workflow';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import { BriaApi } from '../../credentials/BriaApi.credentials';
+import { BriaTailored } from '../../nodes/BriaTailored/BriaTailored.node';
+
+/*
+ * Runs the Bria Tailored node inside n8n-core's real execution engine (WorkflowExecute), with
+ * n8n's real request helpers, parameter resolution (expressions included), binary data,
+ * continueOnFail and cancellation. Only the credential store is ours: it hands out the test
+ * credential and applies the credential type's own `authenticate` definition through n8n's
+ * expression engine, as n8n does.
+ */
+
+export const NODE_TYPE = 'n8n-nodes-bria.briaTailored';
+const NODE_NAME = 'Bria Tailored';
+
+export interface BriaCredential {
+	apiToken: string;
+	baseUrl: string;
+}
+
+export interface RunOptions {
+	parameters: INodeParameters;
+	/** Input items; default one empty item. */
+	items?: INodeExecutionData[];
+	credentials: BriaCredential;
+	continueOnFail?: boolean;
+	/** Stops the execution (as the user's Stop button does) after this many ms. */
+	cancelAfterMs?: number;
+}
+
+export interface RunResult {
+	/** Output items of the Bria node (empty when it failed). */
+	items: INodeExecutionData[];
+	/** The node's error when it failed without continueOnFail. */
+	error?: { message: string; description?: string | null; context?: IDataObject; httpCode?: string | null };
+	run: IRun;
+	durationMs: number;
+	/** Every log line n8n's engine printed during the run, for leak checks. */
+	logs: string[];
+}
+
+class TestCredentialsHelper extends ICredentialsHelper {
+	constructor(
+		private readonly credentials: ICredentialDataDecryptedObject,
+		private readonly credentialType: ICredentialType,
+	) {
+		super();
+	}
+
+	getParentTypes(): string[] {
+		return [];
+	}
+
+	/** Applies a generic `authenticate` definition the way n8n's own credentials helper does. */
+	async authenticate(
+		credentials: ICredentialDataDecryptedObject,
+		_typeName: string,
+		requestOptions: IHttpRequestOptions,
+		workflow: WorkflowType,
+		node: INode,
+	): Promise<IHttpRequestOptions> {
+		const definition = this.credentialType.authenticate;
+		if (!definition || typeof definition === 'function' || definition.type !== 'generic') return requestOptions;
+		const resolve = (value: unknown) =>
+			workflow.expression.getParameterValue(value as string, null, 0, 0, node.name, [], 'internal', {
+				$credentials: credentials,
+			});
+		const options = { ...requestOptions } as IHttpRequestOptions & Record<string, unknown>;
+		for (const [target, values] of Object.entries(definition.properties)) {
+			const resolved: IDataObject = {};
+			for (const [key, value] of Object.entries(values as IDataObject)) resolved[key] = resolve(value) as string;
+			options[target] = { ...((options[target] as IDataObject) ?? {}), ...resolved };
+		}
+		return options;
+	}
+
+	async preAuthentication() {
+		return undefined;
+	}
+
+	async getCredentials(): Promise<ICredentials> {
+		throw new Error('not used by the Bria node');
+	}
+
+	async getDecrypted(): Promise<ICredentialDataDecryptedObject> {
+		return this.credentials;
+	}
+
+	async updateCredentials() {}
+
+	async updateCredentialsOauthTokenData() {}
+
+	getCredentialsProperties() {
+		return this.credentialType.properties;
+	}
+}
+
+const nodeTypes: INodeTypes = {
+	getByName: (type: string) => (type === NODE_TYPE ? (new BriaTailored() as INodeType) : (undefined as unknown as INodeType)),
+	getByNameAndVersion: (type: string) =>
+		type === NODE_TYPE ? (new BriaTailored() as INodeType) : (undefined as unknown as INodeType),
+	getKnownTypes: () => ({}),
+} as unknown as INodeTypes;
+
+let binaryReady: Promise<void> | undefined;
+
+/** n8n keeps binary data in its BinaryDataService; "default" mode holds it in memory. */
+async function ensureBinaryData(): Promise<void> {
+	if (!process.env.N8N_USER_FOLDER) process.env.N8N_USER_FOLDER = mkdtempSync(path.join(tmpdir(), 'bria-n8n-'));
+	binaryReady ??= Container.get(BinaryDataService).init();
+	await binaryReady;
+}
+
+export async function runBriaNode(options: RunOptions): Promise<RunResult> {
+	await ensureBinaryData();
+	const node: INode = {
+		id: 'bria-node',
+		name: NODE_NAME,
+		type: NODE_TYPE,
+		typeVersion: 1,
+		position: [0, 0],
+		parameters: options.parameters,
+		credentials: { briaApi: { id: 'cred-1', name: 'Bria test' } },
+		...(options.continueOnFail ? { onError: 'continueRegularOutput' as const } : {}),
+	};
+	const workflow = new Workflow({
+		id: 'bria-test',
+		nodes: [node],
+		connections: {},
+		nodeTypes,
+		active: false,
+		settings: {},
+	});
+
+	const hooks = new ExecutionLifecycleHooks('manual', 'test-execution', {
+		id: 'bria-test',
+		name: 'Bria test',
+		active: false,
+		isArchived: false,
+		nodes: [node],
+		connections: {},
+		settings: {},
+		createdAt: new Date(),
+		updatedAt: new Date(),
+	} as never);
+	const finished = createDeferredPromise<IRun>();
+	hooks.addHandler('workflowExecuteAfter', (run) => finished.resolve(run));
+
+	const additionalData = {
+		hooks,
+		credentialsHelper: new TestCredentialsHelper(options.credentials as unknown as ICredentialDataDecryptedObject, new BriaApi()),
+		executeWorkflow: async () => ({ data: [], executionId: '' }),
+		restApiUrl: 'http://localhost:5678/rest',
+		instanceBaseUrl: 'http://localhost:5678/',
+		webhookBaseUrl: 'http://localhost:5678/webhook',
+		webhookWaitingBaseUrl: 'http://localhost:5678/webhook-waiting',
+		webhookTestBaseUrl: 'http://localhost:5678/webhook-test',
+		formWaitingBaseUrl: 'http://localhost:5678/form-waiting',
+		currentNodeParameters: undefined,
+		executionTimeoutTimestamp: undefined,
+		userId: 'test-user',
+		variables: {},
+		setExecutionStatus: () => {},
+		sendDataToUI: () => {},
+		getRunExecutionData: async () => undefined,
+		logAiEvent: () => {},
+	} as unknown as IWorkflowExecuteAdditionalData;
+
+	const runExecutionData: IRunExecutionData = createRunExecutionData({
+		executionData: {
+			nodeExecutionStack: [{ node, data: { main: [options.items ?? [{ json: {} }]] }, source: null }],
+		},
+	});
+
+	const logs: string[] = [];
+	const capture = (...args: unknown[]) => logs.push(args.map((a) => (typeof a === 'string' ? a : safeJson(a))).join(' '));
+	const original = { log: console.log, warn: console.warn, error: console.error, info: console.info, debug: console.debug };
+	Object.assign(console, { log: capture, warn: capture, error: capture, info: capture, debug: capture });
+
+	const started = Date.now();
+	try {
+		const execution = new WorkflowExecute(additionalData, 'manual', runExecutionData).processRunExecutionData(workflow);
+		let timer: NodeJS.Timeout | undefined;
+		if (options.cancelAfterMs !== undefined) timer = setTimeout(() => execution.cancel(), options.cancelAfterMs);
+		const run = await Promise.race([finished.promise, execution.then(() => finished.promise)]);
+		if (timer) clearTimeout(timer);
+		const durationMs = Date.now() - started;
+		const taskData = run.data.resultData.runData[NODE_NAME]?.[0];
+		const error = (taskData?.error ?? run.data.resultData.error) as RunResult['error'] | undefined;
+		return {
+			items: (taskData?.data?.main?.[0] ?? []) as INodeExecutionData[],
+			error: error
+				? {
+						message: error.message,
+						description: error.description,
+						context: error.context,
+						httpCode: error.httpCode,
+					}
+				: undefined,
+			run,
+			durationMs,
+			logs,
+		};
+	} finally {
+		Object.assign(console, original);
+	}
+}
+
+/** The bytes of a binary property, as n8n's own getBinaryDataBuffer would return them. */
+export async function binaryBuffer(item: INodeExecutionData, property = 'data'): Promise<Buffer> {
+	const binary = item.binary?.[property];
+	if (!binary) throw new Error(`item has no binary "${property}"`);
+	if (binary.id) return await Container.get(BinaryDataService).getAsBuffer(binary);
+	return Buffer.from(binary.data, 'base64');
+}
+
+function safeJson(value: unknown): string {
+	try {
+		return JSON.stringify(value, (_key, v: unknown) => (v instanceof Error ? { message: v.message, stack: v.stack } : v));
+	} catch {
+		return String(value);
+	}
+}
+
