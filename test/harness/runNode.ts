@@ -1,5 +1,5 @@
 import { Container } from '@n8n/di';
-import { BinaryDataService, ExecutionLifecycleHooks, WorkflowExecute } from 'n8n-core';
+import { BinaryDataService, ExecutionLifecycleHooks, LoadOptionsContext, WorkflowExecute } from 'n8n-core';
 import type {
 	ICredentialDataDecryptedObject,
 	ICredentials,
@@ -8,6 +8,7 @@ import type {
 	IHttpRequestOptions,
 	INode,
 	INodeExecutionData,
+	INodeListSearchResult,
 	INodeParameters,
 	INodeType,
 	INodeTypes,
@@ -133,27 +134,22 @@ async function ensureBinaryData(): Promise<void> {
 	await binaryReady;
 }
 
-export async function runBriaNode(options: RunOptions): Promise<RunResult> {
-	await ensureBinaryData();
-	const node: INode = {
+function briaNode(parameters: INodeParameters, continueOnFail = false): INode {
+	return {
 		id: 'bria-node',
 		name: NODE_NAME,
 		type: NODE_TYPE,
 		typeVersion: 1,
 		position: [0, 0],
-		parameters: options.parameters,
+		parameters,
 		credentials: { briaApi: { id: 'cred-1', name: 'Bria test' } },
-		...(options.continueOnFail ? { onError: 'continueRegularOutput' as const } : {}),
+		...(continueOnFail ? { onError: 'continueRegularOutput' as const } : {}),
 	};
-	const workflow = new Workflow({
-		id: 'bria-test',
-		nodes: [node],
-		connections: {},
-		nodeTypes,
-		active: false,
-		settings: {},
-	});
+}
 
+/** A one-node workflow and the engine's additional data, with the test credential store. */
+function engineFor(node: INode, credentials: BriaCredential) {
+	const workflow = new Workflow({ id: 'bria-test', nodes: [node], connections: {}, nodeTypes, active: false, settings: {} });
 	const hooks = new ExecutionLifecycleHooks('manual', 'test-execution', {
 		id: 'bria-test',
 		name: 'Bria test',
@@ -165,12 +161,9 @@ export async function runBriaNode(options: RunOptions): Promise<RunResult> {
 		createdAt: new Date(),
 		updatedAt: new Date(),
 	} as never);
-	const finished = createDeferredPromise<IRun>();
-	hooks.addHandler('workflowExecuteAfter', (run) => finished.resolve(run));
-
 	const additionalData = {
 		hooks,
-		credentialsHelper: new TestCredentialsHelper(options.credentials as unknown as ICredentialDataDecryptedObject, new BriaApi()),
+		credentialsHelper: new TestCredentialsHelper(credentials as unknown as ICredentialDataDecryptedObject, new BriaApi()),
 		executeWorkflow: async () => ({ data: [], executionId: '' }),
 		restApiUrl: 'http://localhost:5678/rest',
 		instanceBaseUrl: 'http://localhost:5678/',
@@ -187,6 +180,24 @@ export async function runBriaNode(options: RunOptions): Promise<RunResult> {
 		getRunExecutionData: async () => undefined,
 		logAiEvent: () => {},
 	} as unknown as IWorkflowExecuteAdditionalData;
+	return { workflow, hooks, additionalData };
+}
+
+/** Calls the node's model search the way the editor's model picker does (n8n-core's LoadOptionsContext). */
+export async function searchModels(credentials: BriaCredential, filter?: string): Promise<INodeListSearchResult> {
+	const node = briaNode({ resource: 'image', operation: 'generate' });
+	const { workflow, additionalData } = engineFor(node, credentials);
+	const context = new LoadOptionsContext(workflow, node, additionalData, 'parameters.model');
+	const nodeType = new BriaTailored();
+	return await nodeType.methods.listSearch.searchModels.call(context, filter);
+}
+
+export async function runBriaNode(options: RunOptions): Promise<RunResult> {
+	await ensureBinaryData();
+	const node = briaNode(options.parameters, options.continueOnFail);
+	const { workflow, hooks, additionalData } = engineFor(node, options.credentials);
+	const finished = createDeferredPromise<IRun>();
+	hooks.addHandler('workflowExecuteAfter', (run) => finished.resolve(run));
 
 	const runExecutionData: IRunExecutionData = createRunExecutionData({
 		executionData: {
