@@ -141,8 +141,11 @@ export async function sendToBria(
 }
 
 function describeNetworkError(error: unknown, timeoutMs: number): string {
-	const e = (error ?? {}) as { code?: string; cause?: { code?: string } };
-	const code = e.code ?? e.cause?.code;
+	// n8n's helpers wrap the network error; its code ends up in `code`, `cause.code` or `httpCode`.
+	const e = (error ?? {}) as { code?: string; cause?: { code?: string }; httpCode?: string; messages?: string[] };
+	const wrapped = typeof e.httpCode === 'string' && /^E[A-Z_]+$/.test(e.httpCode) ? e.httpCode : undefined;
+	const timedOut = e.messages?.some((message) => /timeout of \d+ms exceeded/.test(message)) ? 'ETIMEDOUT' : undefined;
+	const code = e.code ?? e.cause?.code ?? wrapped ?? timedOut;
 	if (code === 'ECONNABORTED' || code === 'ETIMEDOUT')
 		return `no answer within ${Math.round(timeoutMs / 1000)} s`;
 	if (code === 'ECONNRESET' || code === 'EPIPE') return 'the connection was reset';

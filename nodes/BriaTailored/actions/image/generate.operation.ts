@@ -56,7 +56,7 @@ export const generateImage: BriaOperation = {
 				? ['model', 'prompt', 'waitForCompletion']
 				: mode === 'recreate'
 					? ['model', 'structuredPrompt', 'seed', 'waitForCompletion']
-					: ['model', 'structuredPrompt', 'prompt', 'waitForCompletion'],
+					: ['model', 'prompt', 'structuredPrompt', 'waitForCompletion'],
 			[
 				'aspectRatio',
 				'negativePrompt',

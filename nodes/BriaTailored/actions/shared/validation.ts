@@ -34,7 +34,7 @@ export const modelIdSchema = z
 	.string({ invalid_type_error: 'must be text', required_error: 'is required' })
 	.trim()
 	.min(1, 'is required: pick a tailored model or enter its ID')
-	.regex(/^[A-Za-z0-9._-]+$/, 'must be a model ID such as 1234 (letters, digits, . _ - only; no spaces)');
+	.regex(/^[A-Za-z0-9._-]*$/, 'must be a model ID such as 1234 (letters, digits, . _ - only; no spaces)');
 
 export const promptSchema = z
 	.string({ invalid_type_error: 'must be text', required_error: 'is required' })

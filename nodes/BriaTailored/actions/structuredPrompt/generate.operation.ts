@@ -33,7 +33,7 @@ export const generateStructuredPrompt: BriaOperation = {
 			ctx,
 			itemIndex,
 			mode === 'refine'
-				? ['model', 'structuredPrompt', 'prompt', 'waitForCompletion']
+				? ['model', 'prompt', 'structuredPrompt', 'waitForCompletion']
 				: ['model', 'prompt', 'waitForCompletion'],
 			['seed', 'promptContentModeration', 'maxWaitTime'],
 		);

@@ -1,0 +1,115 @@
+import { failureBackoffMs, pollDelayMs } from '../../../../nodes/BriaTailored/scheduler/JobScheduler';
+import { imageParameters, useSimulator } from '../../../harness/fixtures';
+import { runBriaNode } from '../../../harness/runNode';
+
+const bria = useSimulator();
+
+const generate = (options: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) =>
+	imageParameters({ inputMode: 'prompt', prompt: 'A lamp', options: { downloadImage: false, ...options }, ...extra });
+
+describe('poll schedule', () => {
+	test('first check after 1 s, every 2 s for the first half minute, then 3 s, then 5 s', () => {
+		expect(pollDelayMs(0)).toBe(1000);
+		expect(pollDelayMs(400)).toBe(600);
+		expect(pollDelayMs(1000)).toBe(2000);
+		expect(pollDelayMs(29_999)).toBe(2000);
+		expect(pollDelayMs(30_000)).toBe(3000);
+		expect(pollDelayMs(60_000)).toBe(5000);
+		expect(pollDelayMs(3_600_000)).toBe(5000);
+	});
+
+	test('failed checks back off exponentially up to 30 s', () => {
+		expect([1, 2, 3, 4, 5, 6, 7].map(failureBackoffMs)).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000]);
+	});
+});
+
+describe('waiting for jobs', () => {
+	test('a submit answered 429 was not accepted: waits for Retry-After and submits again', async () => {
+		bria.sim.inject('submitImage', { kind: 'respond', status: 429, body: { error: { code: 429, message: 'Too many requests' } }, headers: { 'Retry-After': '1' } });
+		const result = await runBriaNode({ credentials: bria.credentials, parameters: generate() });
+		expect(result.error).toBeUndefined();
+		const submits = bria.sim.requests('submitImage');
+		expect(submits.map((entry) => entry.status)).toEqual([429, 202]);
+		expect(submits[1].at - submits[0].at).toBeGreaterThanOrEqual(950);
+		expect(bria.sim.submits()).toHaveLength(1);
+	});
+
+	test('a submit that got no answer is never repeated: it may have been accepted and billed', async () => {
+		bria.sim.inject('submitImage', { kind: 'reset' });
+		const result = await runBriaNode({ credentials: bria.credentials, parameters: generate() });
+		expect(result.error?.message).toBe('Could not submit the job to Bria: the connection was reset');
+		expect(result.error?.description).toContain('Not retried automatically');
+		expect(bria.sim.requests('submitImage')).toHaveLength(1);
+	});
+
+	test('status outages (5xx, resets) are ridden out until the job completes', async () => {
+		bria.sim.planJobs({ durationMs: 100 });
+		bria.sim.inject('status', { kind: 'respond', status: 503, body: 'Service Unavailable' });
+		bria.sim.inject('status', { kind: 'reset' });
+		const result = await runBriaNode({ credentials: bria.credentials, parameters: generate() });
+		expect(result.error).toBeUndefined();
+		expect(bria.sim.requests('status').map((entry) => entry.status)).toEqual([503, 0, 200]);
+		expect(bria.sim.submits()).toHaveLength(1);
+	});
+
+	test('max wait time: stops with the request ID and how to resume it', async () => {
+		bria.sim.planJobs({ outcome: 'NEVER' });
+		const result = await runBriaNode({ credentials: bria.credentials, parameters: generate({ maxWaitTime: 2 }) });
+		const requestId = [...bria.sim.jobs.keys()][0];
+		expect(result.error?.message).toBe(`Bria did not finish request ${requestId} within the max wait time (2 s)`);
+		expect(result.error?.description).toContain('Resource "Request", Operation "Get Status"');
+		expect(result.error?.context?.requestId).toBe(requestId);
+		expect(result.durationMs).toBeLessThan(2000 + 2000);
+	});
+
+	test('stopping the execution mid-wait returns promptly and sends nothing more', async () => {
+		bria.sim.planJobs({ outcome: 'NEVER' });
+		const result = await runBriaNode({ credentials: bria.credentials, parameters: generate(), cancelAfterMs: 1500 });
+		expect(result.durationMs).toBeLessThan(1500 + 1000);
+		const sent = bria.sim.log.length;
+		await new Promise((resolve) => setTimeout(resolve, 2500));
+		expect(bria.sim.log.length).toBe(sent);
+	});
+
+	test('items run concurrently: all jobs are submitted before the first one finishes', async () => {
+		bria.sim.options.jobMs = 1500;
+		const result = await runBriaNode({
+			credentials: bria.credentials,
+			items: Array.from({ length: 4 }, () => ({ json: {} })),
+			parameters: generate({ concurrency: 4 }),
+		});
+		bria.sim.options.jobMs = 200;
+		expect(result.items).toHaveLength(4);
+		// Jobs overlapped: the last submit came before the first job (1.5 s) could have finished.
+		const submits = bria.sim.submits().map((entry) => entry.at);
+		expect(submits).toHaveLength(4);
+		expect(Math.max(...submits) - Math.min(...submits)).toBeLessThan(1500);
+	});
+
+	test('concurrency 1 runs items strictly one after another', async () => {
+		const result = await runBriaNode({
+			credentials: bria.credentials,
+			items: Array.from({ length: 3 }, () => ({ json: {} })),
+			parameters: generate({ concurrency: 1 }),
+		});
+		expect(result.items).toHaveLength(3);
+		// Each submit comes after the previous job's last status check.
+		const routes = bria.sim.log.map((entry) => entry.route);
+		const submitPositions = routes.flatMap((route, index) => (route === 'submitImage' ? [index] : []));
+		expect(submitPositions).toHaveLength(3);
+		for (let i = 1; i < submitPositions.length; i++) {
+			expect(routes.slice(submitPositions[i - 1] + 1, submitPositions[i])).toContain('status');
+		}
+	});
+
+	test('a requests-per-minute cap spaces every request the node sends', async () => {
+		const result = await runBriaNode({
+			credentials: bria.credentials,
+			items: Array.from({ length: 3 }, () => ({ json: {} })),
+			parameters: generate({ concurrency: 3, requestsPerMinute: 300 }),
+		});
+		expect(result.items).toHaveLength(3);
+		const times = bria.sim.log.filter((entry) => entry.host === 'api').map((entry) => entry.at);
+		for (let i = 1; i < times.length; i++) expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(190);
+	});
+});
