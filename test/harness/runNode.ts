@@ -1,5 +1,5 @@
 import { Container } from '@n8n/di';
-import { BinaryDataService, ExecutionLifecycleHooks, LoadOptionsContext, WorkflowExecute } from 'n8n-core';
+import { BinaryDataService, ExecutionLifecycleHooks, LoadOptionsContext, SupplyDataContext, WorkflowExecute } from 'n8n-core';
 import type {
 	ICredentialDataDecryptedObject,
 	ICredentials,
@@ -17,7 +17,7 @@ import type {
 	IWorkflowExecuteAdditionalData,
 	Workflow as WorkflowType,
 } from 'n8n-workflow';
-import { createDeferredPromise, createRunExecutionData, ICredentialsHelper, Workflow } from 'n8n-workflow';
+import { createDeferredPromise, createRunExecutionData, ICredentialsHelper, NodeConnectionTypes, Workflow } from 'n8n-workflow';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -190,6 +190,33 @@ export async function searchModels(credentials: BriaCredential, filter?: string)
 	const context = new LoadOptionsContext(workflow, node, additionalData, 'parameters.model');
 	const nodeType = new BriaTailored();
 	return await nodeType.methods.listSearch.searchModels.call(context, filter);
+}
+
+/**
+ * Runs the node the way an AI agent calls it as a tool: n8n hands a tool node a SupplyDataContext
+ * on an `ai_tool` connection (so `isToolExecution()` is true) and calls its execute.
+ */
+export async function runBriaNodeAsTool(options: RunOptions): Promise<INodeExecutionData[][]> {
+	await ensureBinaryData();
+	const node = briaNode(options.parameters);
+	const { workflow, additionalData } = engineFor(node, options.credentials);
+	const items = options.items ?? [{ json: {} }];
+	const runExecutionData = createRunExecutionData({});
+	const context = new SupplyDataContext(
+		workflow,
+		node,
+		additionalData,
+		'manual',
+		runExecutionData,
+		0,
+		items,
+		// A tool node's input arrives on its ai_tool connection (the agent's arguments).
+		{ [NodeConnectionTypes.AiTool]: [items] },
+		NodeConnectionTypes.AiTool,
+		{ node, data: { [NodeConnectionTypes.AiTool]: [items] }, source: null },
+		[],
+	);
+	return await new BriaTailored().execute.call(context as never);
 }
 
 export async function runBriaNode(options: RunOptions): Promise<RunResult> {

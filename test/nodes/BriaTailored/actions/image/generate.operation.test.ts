@@ -1,6 +1,6 @@
 import { pngDimensions } from '../../../../simulator/BriaSimulator';
 import { imageParameters, TOKEN, useSimulator, visibleText } from '../../../../harness/fixtures';
-import { binaryBuffer, runBriaNode } from '../../../../harness/runNode';
+import { binaryBuffer, runBriaNode, runBriaNodeAsTool } from '../../../../harness/runNode';
 
 const bria = useSimulator();
 
@@ -184,5 +184,17 @@ describe('Image → Generate', () => {
 			const job = bria.sim.jobs.get(String(item.json.request_id));
 			expect((job?.body as Record<string, unknown>).prompt).toBe(prompts[index]);
 		});
+	});
+});
+
+describe('Image → Generate as an AI-agent tool', () => {
+	test('returns compact JSON with the image URL and downloads nothing (agents drop binary data)', async () => {
+		const [[item]] = await runBriaNodeAsTool({
+			credentials: bria.credentials,
+			parameters: imageParameters({ inputMode: 'prompt', prompt: 'A product shot of a watch' }),
+		});
+		expect(item.json).toMatchObject({ status: 'COMPLETED', image_url: expect.stringContaining('/results/') });
+		expect(item.binary).toBeUndefined();
+		expect(bria.sim.requests('image')).toHaveLength(0);
 	});
 });
