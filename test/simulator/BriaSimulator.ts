@@ -39,13 +39,54 @@ export interface LogEntry {
 	requestId?: string;
 	/** Which route matched, if any (what `requests(route)` filters on). */
 	route?: Route;
+	/** The injected fault that shaped this answer, if any. */
+	fault?: Fault['kind'];
+	/** For status calls answered from a job: the job state reported (IN_PROGRESS, COMPLETED, …). */
+	jobStatus?: string;
 }
 
 export type Fault =
 	| { kind: 'respond'; status: number; body?: unknown; headers?: Record<string, string> }
 	| { kind: 'reset' }
 	| { kind: 'hang' }
-	| { kind: 'delay'; ms: number };
+	| { kind: 'delay'; ms: number }
+	/** Answers normally: lets one request through so queued faults can alternate with normal answers. */
+	| { kind: 'pass' }
+	/** Answers normally, but the body trickles in over `ms` (headers first, then `chunks` pieces). */
+	| { kind: 'slowBody'; ms: number; chunks?: number }
+	/** Answers normally, but the connection drops halfway through the body. */
+	| { kind: 'truncate' };
+
+/** Ready-made faults for the shapes real servers and proxies get wrong. */
+export const faults = {
+	/** A JSON content type with a body cut off mid-object. */
+	malformedJson: (status = 200): Fault => ({
+		kind: 'respond',
+		status,
+		body: '{"status": "COMPLETED", "request_id": "abc", "result": {',
+		headers: { 'Content-Type': 'application/json' },
+	}),
+	/** A status line and headers, and no body at all. */
+	emptyBody: (status = 200, contentType = 'application/json'): Fault => ({
+		kind: 'respond',
+		status,
+		headers: { 'Content-Type': contentType },
+	}),
+	/** A 200 whose body is not what the route serves, e.g. a proxy's HTML page in place of an image. */
+	wrongContentType: (contentType = 'text/html; charset=utf-8', body = '<html><body>Service notice</body></html>'): Fault => ({
+		kind: 'respond',
+		status: 200,
+		body,
+		headers: { 'Content-Type': contentType },
+	}),
+	/** A 202 that says the job was accepted but gives nothing to follow it by. */
+	acceptedWithoutRequestId: (): Fault => ({ kind: 'respond', status: 202, body: { status: 'IN_PROGRESS' } }),
+	/** A redirect to another host (e.g. a misconfigured proxy): a client that follows it carries its headers along. */
+	redirect: (location: string, status = 302): Fault => ({ kind: 'respond', status, headers: { Location: location } }),
+	slowBody: (ms: number, chunks = 10): Fault => ({ kind: 'slowBody', ms, chunks }),
+	truncate: (): Fault => ({ kind: 'truncate' }),
+	pass: (): Fault => ({ kind: 'pass' }),
+};
 
 export interface JobPlan {
 	durationMs?: number;
@@ -69,6 +110,12 @@ export interface SimOptions {
 	retryAfterHeader?: boolean;
 	models?: SimModel[];
 	imageMimeType?: string;
+	/**
+	 * Minimum size of each result PNG in bytes (default 0: a small plain PNG). Larger images are
+	 * padded with a private ancillary chunk of pseudo-random (incompressible) bytes, which image
+	 * readers skip, so downloads weigh like real results (a 1024x1024 PNG is ~1.5-2 MB).
+	 */
+	imageBytes?: number;
 	/** Fixed ports (default 0 = random), used by the CLI. */
 	port?: number;
 	imagePort?: number;
@@ -83,6 +130,7 @@ export interface SimSettings {
 	retryAfterHeader: boolean;
 	models: SimModel[];
 	imageMimeType: string;
+	imageBytes?: number;
 }
 
 export interface SimJob {
@@ -188,6 +236,28 @@ export function encodePng(width: number, height: number, rgb: [number, number, n
 		pngChunk('IDAT', deflateSync(raw)),
 		pngChunk('IEND', Buffer.alloc(0)),
 	]);
+}
+
+/**
+ * `png` grown to at least `minBytes` by a private ancillary chunk ("brIa": ancillary, private,
+ * safe to copy) placed before IEND. Its bytes come from a PRNG seeded by `seed`, so the same job
+ * always gives the same file and compression cannot shrink it.
+ */
+export function padPng(png: Buffer, minBytes: number, seed: number): Buffer {
+	const chunkOverhead = 12; // length, type, CRC
+	const missing = Math.floor(minBytes) - png.length - chunkOverhead;
+	if (!(missing > 0)) return png;
+	const filler = Buffer.alloc(missing);
+	let x = seed >>> 0 || 0x9e3779b9;
+	for (let i = 0; i + 4 <= missing; i += 4) {
+		// xorshift32: fast and good enough to defeat compression
+		x ^= x << 13;
+		x ^= x >>> 17;
+		x ^= x << 5;
+		filler.writeUInt32LE(x >>> 0, i);
+	}
+	const iendAt = png.length - chunkOverhead;
+	return Buffer.concat([png.subarray(0, iendAt), pngChunk('brIa', filler), png.subarray(iendAt)]);
 }
 
 /** Width and height from a PNG's IHDR, or undefined when `buf` is not a PNG. */
@@ -302,6 +372,8 @@ interface Ctx {
 	res: http.ServerResponse;
 	entry: LogEntry;
 	raw: string;
+	/** How a normal answer is delivered when a slowBody or truncate fault applies. */
+	delivery?: Extract<Fault, { kind: 'slowBody' | 'truncate' }>;
 }
 
 type Rated = Exclude<Route, 'image'>;
@@ -337,6 +409,7 @@ export class BriaSimulator {
 			retryAfterHeader: options.retryAfterHeader ?? true,
 			models: options.models ?? defaultModels(),
 			imageMimeType: options.imageMimeType ?? 'image/png',
+			imageBytes: options.imageBytes ?? 0,
 		};
 	}
 
@@ -496,6 +569,7 @@ export class BriaSimulator {
 	private withFault(ctx: Ctx, route: Route, normal: () => void, extra?: () => Fault | undefined): void {
 		const fault = this.takeFault(route) ?? extra?.();
 		if (!fault) return normal();
+		ctx.entry.fault = fault.kind;
 		switch (fault.kind) {
 			case 'respond': {
 				const headers = { ...(fault.headers ?? {}) };
@@ -522,6 +596,12 @@ export class BriaSimulator {
 				return this.later(fault.ms, () => {
 					if (!ctx.res.destroyed) normal();
 				});
+			case 'pass':
+				return normal();
+			case 'slowBody':
+			case 'truncate':
+				ctx.delivery = fault;
+				return normal();
 		}
 	}
 
@@ -557,6 +637,7 @@ export class BriaSimulator {
 		const job = this.jobs.get(id);
 		if (!job) return this.send(ctx, 404, { status: 'NOT_FOUND' });
 		const done = job.outcome !== 'NEVER' && Date.now() - job.createdAt >= job.durationMs;
+		ctx.entry.jobStatus = done ? job.outcome : 'IN_PROGRESS';
 		if (!done) return this.send(ctx, 200, { status: 'IN_PROGRESS', request_id: id });
 		if (job.outcome === 'COMPLETED') return this.send(ctx, 200, { status: 'COMPLETED', request_id: id, result: job.result });
 		return this.send(ctx, 200, { status: job.outcome, request_id: id, error: job.error });
@@ -738,7 +819,9 @@ export class BriaSimulator {
 				const ready = job?.image && job.outcome === 'COMPLETED' && Date.now() - job.createdAt >= job.durationMs;
 				if (!job || !job.image || !ready) return this.sendNoSuchKey(ctx, path);
 				job.downloads += 1;
-				const png = encodePng(job.image.width, job.image.height, job.image.rgb);
+				const plain = encodePng(job.image.width, job.image.height, job.image.rgb);
+				const rgb = job.image.rgb;
+				const png = this.options.imageBytes ? padPng(plain, this.options.imageBytes, (rgb[0] << 16) | (rgb[1] << 8) | rgb[2]) : plain;
 				this.sendRaw(ctx, 200, png, { 'Content-Type': this.options.imageMimeType, 'Cache-Control': 'private, max-age=259200' });
 			},
 			jobFault,
@@ -770,11 +853,32 @@ export class BriaSimulator {
 		const bytes = payload === undefined ? undefined : Buffer.isBuffer(payload) ? payload : Buffer.from(payload, 'utf8');
 		try {
 			res.writeHead(status, { ...headers, 'Content-Length': String(bytes?.length ?? 0) });
+			if (bytes?.length && entry.method !== 'HEAD' && ctx.delivery) return this.deliver(ctx, bytes, ctx.delivery);
 			res.end(entry.method === 'HEAD' ? undefined : bytes);
 		} catch {
 			// e.g. an invalid header from a test's fault: drop the connection rather than crash
 			entry.status = 0;
 			res.destroy();
+		}
+	}
+
+	/** Sends `bytes` (headers already written) slowly, or only its first half before dropping the connection. */
+	private deliver(ctx: Ctx, bytes: Buffer, delivery: NonNullable<Ctx['delivery']>): void {
+		const { res } = ctx;
+		if (delivery.kind === 'truncate') {
+			res.write(bytes.subarray(0, Math.floor(bytes.length / 2)), () => res.destroy());
+			return;
+		}
+		const pieces = Math.max(1, Math.min(delivery.chunks ?? 10, bytes.length));
+		const size = Math.ceil(bytes.length / pieces);
+		for (let i = 0; i < pieces; i++) {
+			const piece = bytes.subarray(i * size, (i + 1) * size);
+			const last = i === pieces - 1;
+			this.later(((i + 1) * delivery.ms) / pieces, () => {
+				if (res.destroyed) return;
+				if (last) res.end(piece);
+				else res.write(piece);
+			});
 		}
 	}
 }

@@ -98,18 +98,18 @@ export class JobScheduler {
 		}
 		if (!requestId) throw new NodeOperationError(this.node, 'No request ID to check', { itemIndex });
 		this.requestIds.set(itemIndex, requestId);
-		return await this.waitFor(requestId, itemIndex, job.waitForCompletion ? deadline : Date.now());
+		return await this.waitFor(requestId, itemIndex, deadline, !job.waitForCompletion, job.maxWaitMs);
 	}
 
 	private async submit(job: JobSpec, itemIndex: number, deadline: number): Promise<JobState> {
 		const action = 'submitting the job';
 		for (let throttled = 0; ; throttled++) {
-			await this.pacer.acquire();
+			const turn = await this.pacer.acquire(deadline);
 			const remaining = deadline - Date.now();
-			if (remaining <= 0) {
+			if (!turn || remaining <= 0) {
 				throw new NodeOperationError(this.node, 'Bria\'s rate limit did not clear within the max wait time', {
 					itemIndex,
-					description: `Bria answered 429 (rate limit) ${throttled} time(s); no job was started for this item. Raise Max Wait Time, lower Concurrency or set Requests per Minute.`,
+					description: `${throttled ? `Bria answered 429 (rate limit) ${throttled} time(s); n` : 'N'}o job was started for this item. Raise Max Wait Time, lower Concurrency or set Requests per Minute.`,
 				});
 			}
 			const response = await this.send('POST', job.submit!.path, itemIndex, Math.min(SUBMIT_TIMEOUT_MS, remaining), job.submit!.body);
@@ -153,20 +153,33 @@ export class JobScheduler {
 		}
 	}
 
-	/** Checks the job until it ends or `deadline` passes; with deadline = now, checks once. */
-	private async waitFor(requestId: string, itemIndex: number, deadline: number): Promise<JobState> {
+	/** Checks the job until it ends or `deadline` passes; with `checkOnce`, checks once (still within `deadline`). */
+	private async waitFor(
+		requestId: string,
+		itemIndex: number,
+		deadline: number,
+		checkOnce: boolean,
+		maxWaitMs: number,
+	): Promise<JobState> {
 		const path = `/v2/status/${encodeURIComponent(requestId)}`;
 		const started = Date.now();
-		const checkOnce = deadline <= started;
 		let nextCheckAt = checkOnce ? started : started + pollDelayMs(0);
 		let failures = 0;
 		let lastProblem = '';
 		for (;;) {
+			// One last check exactly at the deadline rather than giving up early, whether the job
+			// was still running or the last check failed.
+			if (nextCheckAt > deadline && deadline - Date.now() > 250) nextCheckAt = deadline;
 			if (nextCheckAt > deadline) {
-				throw this.timeout(requestId, itemIndex, deadline - started, lastProblem);
+				throw this.timeout(requestId, itemIndex, maxWaitMs, lastProblem);
 			}
 			await pause(nextCheckAt - Date.now(), this.signal);
-			await this.pacer.acquire();
+			if (!(await this.pacer.acquire(deadline))) {
+				// Bria's rate limit (Retry-After) or the cap leaves no turn before the deadline.
+				const problem = lastProblem || 'Bria\'s rate limit left no turn to check before the max wait time';
+				if (checkOnce) throw new NodeOperationError(this.node, `Could not check request ${requestId}: ${problem}`, { itemIndex });
+				throw this.timeout(requestId, itemIndex, maxWaitMs, problem);
+			}
 			const response = await this.send('GET', path, itemIndex, Math.max(1_000, Math.min(STATUS_TIMEOUT_MS, deadline - Date.now())));
 			let retryAfter: number | undefined;
 			if (response.networkError) {
@@ -200,8 +213,6 @@ export class JobScheduler {
 				throw new NodeOperationError(this.node, `Could not check request ${requestId}: ${lastProblem}`, { itemIndex });
 			}
 			nextCheckAt = Date.now() + Math.max(retryAfter ?? 0, failureBackoffMs(failures));
-			// One last check exactly at the deadline rather than giving up early.
-			if (nextCheckAt > deadline && deadline - Date.now() > 250) nextCheckAt = deadline;
 		}
 	}
 
@@ -209,10 +220,10 @@ export class JobScheduler {
 		return await sendToBria(this.ctx, this.baseUrl, { method, path, body, timeoutMs, itemIndex }, this.signal);
 	}
 
-	private timeout(requestId: string, itemIndex: number, waitedMs: number, lastProblem: string) {
+	private timeout(requestId: string, itemIndex: number, maxWaitMs: number, lastProblem: string) {
 		const error = new NodeOperationError(
 			this.node,
-			`Bria did not finish request ${requestId} within the max wait time (${Math.round(waitedMs / 1000)} s)`,
+			`Bria did not finish request ${requestId} within the max wait time (${Math.round(maxWaitMs / 1000)} s)`,
 			{
 				itemIndex,
 				description: `The job may still finish. Resume it with a Bria Tailored node: Resource "Request", Operation "Get Status", Request ID ${requestId}. ${lastProblem ? `Note: ${lastProblem}.` : ''}`.trim(),

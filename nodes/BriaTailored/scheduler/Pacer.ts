@@ -36,15 +36,20 @@ export class Pacer {
 		this.spacingMs = this.capSpacingMs;
 	}
 
-	/** Resolves when this caller may send one request. */
-	async acquire(): Promise<void> {
+	/**
+	 * Waits for this caller's turn to send one request. Resolves false at once, taking no turn,
+	 * when it would have to wait past `deadline`: a long Retry-After (or a tight cap) must not
+	 * hold an item past its max wait time.
+	 */
+	async acquire(deadline = Infinity): Promise<boolean> {
 		for (;;) {
 			const now = Date.now();
 			const at = Math.max(now, this.pausedUntil, this.nextSlotAt);
+			if (at > now && at > deadline) return false;
 			this.nextSlotAt = at + this.spacingMs;
 			await pause(at - now, this.signal);
 			// A 429 seen by another item while we slept moves everyone back.
-			if (this.pausedUntil <= Date.now()) return;
+			if (this.pausedUntil <= Date.now()) return true;
 		}
 	}
 

@@ -111,6 +111,8 @@ export async function sendToBria(
 	signal?: AbortSignal,
 ): Promise<BriaResponse> {
 	if (signal?.aborted) throw new CancelledError();
+	const timeoutMs = Math.max(1, Math.round(request.timeoutMs));
+	const limit = requestLimit(timeoutMs, signal);
 	const options: IHttpRequestOptions = {
 		method: request.method,
 		url: `${baseUrl}${request.path}`,
@@ -118,20 +120,28 @@ export async function sendToBria(
 		json: true,
 		returnFullResponse: true,
 		ignoreHttpStatusErrors: true,
-		timeout: Math.max(1, Math.round(request.timeoutMs)),
+		// A followed redirect would carry the api_token header to whatever host it names. Bria's
+		// API does not redirect: a 3xx comes back as an answer (and an error) instead.
+		disableFollowRedirect: true,
+		timeout: timeoutMs,
+		abortSignal: limit.signal,
 		...(request.body ? { body: request.body } : {}),
-		...(signal ? { abortSignal: signal } : {}),
 	};
 	let response: { statusCode: number; headers?: Record<string, unknown>; body: unknown } | undefined;
 	let failure: unknown;
 	try {
-		response = (await ctx.helpers.httpRequestWithAuthentication.call(ctx, CREDENTIAL_TYPE, options)) as typeof response;
+		// httpRequestWithAuthentication swaps any abortSignal for the execution's cancel signal, so
+		// the budget is also raced here; the abandoned request ends at the library's idle timeout.
+		response = (await withinLimit(
+			ctx.helpers.httpRequestWithAuthentication.call(ctx, CREDENTIAL_TYPE, options),
+			limit.signal,
+		)) as typeof response;
 	} catch (error) {
 		failure = error;
 	}
 	if (signal?.aborted) throw new CancelledError();
 	if (!response) {
-		return { statusCode: 0, headers: {}, body: undefined, networkError: describeNetworkError(failure, request.timeoutMs) };
+		return { statusCode: 0, headers: {}, body: undefined, networkError: describeNetworkError(failure, timeoutMs, limit.expired()) };
 	}
 	return {
 		statusCode: response.statusCode,
@@ -140,15 +150,46 @@ export async function sendToBria(
 	};
 }
 
-function describeNetworkError(error: unknown, timeoutMs: number): string {
+/**
+ * The request's whole time budget as an abort signal, joined with the cancel signal. The
+ * library's `timeout` only bounds silence on the socket: an answer that trickles in would
+ * otherwise outlast it, and the item's max wait time, indefinitely.
+ */
+function requestLimit(timeoutMs: number, signal?: AbortSignal): { signal: AbortSignal; expired: () => boolean } {
+	const budget = AbortSignal.timeout(timeoutMs);
+	return { signal: signal ? AbortSignal.any([signal, budget]) : budget, expired: () => budget.aborted };
+}
+
+/** Settles like `request`, or rejects as soon as `limit` fires, whichever comes first. */
+async function withinLimit<T>(request: Promise<T>, limit: AbortSignal): Promise<T> {
+	return await new Promise<T>((resolve, reject) => {
+		const onLimit = () => reject(new Error('The request\'s time budget ran out'));
+		if (limit.aborted) onLimit();
+		else limit.addEventListener('abort', onLimit, { once: true });
+		request.then(
+			(value) => {
+				limit.removeEventListener('abort', onLimit);
+				resolve(value);
+			},
+			(error: unknown) => {
+				limit.removeEventListener('abort', onLimit);
+				reject(error);
+			},
+		);
+	});
+}
+
+function describeNetworkError(error: unknown, timeoutMs: number, budgetExpired = false): string {
 	// n8n's helpers wrap the network error; its code ends up in `code`, `cause.code` or `httpCode`.
 	const e = (error ?? {}) as { code?: string; cause?: { code?: string }; httpCode?: string; messages?: string[] };
 	const wrapped = typeof e.httpCode === 'string' && /^E[A-Z_]+$/.test(e.httpCode) ? e.httpCode : undefined;
 	const timedOut = e.messages?.some((message) => /timeout of \d+ms exceeded/.test(message)) ? 'ETIMEDOUT' : undefined;
 	const code = e.code ?? e.cause?.code ?? wrapped ?? timedOut;
-	if (code === 'ECONNABORTED' || code === 'ETIMEDOUT')
+	if (budgetExpired || code === 'ECONNABORTED' || code === 'ETIMEDOUT')
 		return `no answer within ${Math.round(timeoutMs / 1000)} s`;
 	if (code === 'ECONNRESET' || code === 'EPIPE') return 'the connection was reset';
+	// The library's code for a response stream that ended early (connection dropped mid-body).
+	if (code === 'ERR_BAD_RESPONSE') return 'the connection dropped before the whole answer arrived';
 	if (code === 'ECONNREFUSED') return 'the connection was refused';
 	if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'the host could not be resolved';
 	return code ? `network error (${code})` : 'network error';
@@ -260,6 +301,8 @@ export async function downloadResultFile(
 	if (!parsed || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) throw fail('Bria sent an image_url that is not an http(s) URL');
 	let response: { statusCode: number; headers?: Record<string, unknown>; body: unknown } | undefined;
 	let failure: unknown;
+	const budgetMs = Math.max(1, Math.round(timeoutMs));
+	const limit = requestLimit(budgetMs, signal);
 	try {
 		response = (await ctx.helpers.httpRequest({
 			method: 'GET',
@@ -267,14 +310,14 @@ export async function downloadResultFile(
 			encoding: 'arraybuffer',
 			returnFullResponse: true,
 			ignoreHttpStatusErrors: true,
-			timeout: Math.max(1, Math.round(timeoutMs)),
-			...(signal ? { abortSignal: signal } : {}),
+			timeout: budgetMs,
+			abortSignal: limit.signal,
 		})) as typeof response;
 	} catch (error) {
 		failure = error;
 	}
 	if (signal?.aborted) throw new CancelledError();
-	if (!response) throw fail(describeNetworkError(failure, timeoutMs));
+	if (!response) throw fail(describeNetworkError(failure, budgetMs, limit.expired()));
 	if (response.statusCode < 200 || response.statusCode > 299) {
 		throw fail(
 			`the storage host answered HTTP ${response.statusCode}`,
