@@ -191,13 +191,13 @@ describe('bad input: refused with the field and the rule, before any request', (
 			items: [{ json: { id: 'a' } }, { json: { id: 'b' } }],
 			continueOnFail: true,
 			credentials: { baseUrl: 'ftp://engine.prod.bria-api.com' },
-			knownBug:
-				'node-wide errors (credential Base URL, Concurrency, Requests per Minute) are thrown from route() outside the per-item loop, so with Continue On Fail n8n passes the input items through with no error field',
 		},
 		({ error, items }) => {
-			// What happens today: the node fails as a whole and n8n forwards the inputs unchanged.
-			expect(error?.message).toBe('Bria API credential: Base URL must start with http:// or https:// (got "ftp:")');
-			expect(items.map((item) => item.json)).toEqual([{ id: 'a' }, { id: 'b' }]);
+			// A node-wide setting fails every item alike: one error item each, nothing sent.
+			expect(error).toBeUndefined();
+			const message = 'Bria API credential: Base URL must start with http:// or https:// (got "ftp:")';
+			expect(items.map((item) => item.json)).toEqual([{ error: message }, { error: message }]);
+			expect(items.map((item) => item.pairedItem)).toEqual([{ item: 0 }, { item: 1 }]);
 		},
 	);
 });

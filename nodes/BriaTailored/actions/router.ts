@@ -32,8 +32,15 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 	const invalid = jobs.find((job): job is Error => job instanceof Error);
 	if (invalid && !continueOnFail) throw invalid;
 
-	const baseUrl = await getBaseUrl(this);
-	const scheduler = new JobScheduler(this, baseUrl, batchSettings(this));
+	// Node-wide settings (credential base URL, concurrency, rate cap) fail every item alike.
+	const setup = await Promise.resolve()
+		.then(async () => ({ baseUrl: await getBaseUrl(this), settings: batchSettings(this) }))
+		.catch((error: Error) => error);
+	if (setup instanceof Error) {
+		if (!continueOnFail) throw setup;
+		return [items.map((_, itemIndex) => ({ json: errorJson(setup), pairedItem: { item: itemIndex } }))];
+	}
+	const scheduler = new JobScheduler(this, setup.baseUrl, setup.settings);
 	const outcomes = await scheduler.forEach(
 		items.length,
 		async (itemIndex) => {

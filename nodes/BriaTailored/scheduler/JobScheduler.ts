@@ -107,9 +107,9 @@ export class JobScheduler {
 			const turn = await this.pacer.acquire(deadline);
 			const remaining = deadline - Date.now();
 			if (!turn || remaining <= 0) {
-				throw new NodeOperationError(this.node, 'Bria\'s rate limit did not clear within the max wait time', {
+				throw new NodeOperationError(this.node, 'No turn to submit the job within the max wait time', {
 					itemIndex,
-					description: `${throttled ? `Bria answered 429 (rate limit) ${throttled} time(s); n` : 'N'}o job was started for this item. Raise Max Wait Time, lower Concurrency or set Requests per Minute.`,
+					description: `${throttled ? `Bria answered 429 (rate limit) ${throttled} time(s). ` : ''}Bria's rate limit or this node's Requests per Minute cap left no turn in time; no job was started for this item. Raise Max Wait Time, lower Concurrency or set Requests per Minute.`,
 				});
 			}
 			const response = await this.send('POST', job.submit!.path, itemIndex, Math.min(SUBMIT_TIMEOUT_MS, remaining), job.submit!.body);

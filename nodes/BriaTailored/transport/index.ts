@@ -186,7 +186,7 @@ function describeNetworkError(error: unknown, timeoutMs: number, budgetExpired =
 	const timedOut = e.messages?.some((message) => /timeout of \d+ms exceeded/.test(message)) ? 'ETIMEDOUT' : undefined;
 	const code = e.code ?? e.cause?.code ?? wrapped ?? timedOut;
 	if (budgetExpired || code === 'ECONNABORTED' || code === 'ETIMEDOUT')
-		return `no answer within ${Math.round(timeoutMs / 1000)} s`;
+		return `no answer within ${timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`}`;
 	if (code === 'ECONNRESET' || code === 'EPIPE') return 'the connection was reset';
 	// The library's code for a response stream that ended early (connection dropped mid-body).
 	if (code === 'ERR_BAD_RESPONSE') return 'the connection dropped before the whole answer arrived';
