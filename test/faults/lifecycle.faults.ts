@@ -21,7 +21,8 @@ describe('cancellation', () => {
 			name: 'stopped between status checks',
 			expected: 'returns within 1 s; nothing sent after',
 			parameters: imageParams({}, { maxWaitTime: 60 }),
-			cancelAfterMs: 1_500,
+			// After the first check (1.5 s), before the second (3.45 s).
+			cancelAfterMs: 2_500,
 			setup: (sim) => sim.planJobs({ outcome: 'NEVER' }),
 		},
 		({ sim }) => {

@@ -56,7 +56,8 @@ describe('status faults', () => {
 			expected: 'rides it out; image; one submit',
 			parameters: imageParams(),
 			setup: (sim) => {
-				sim.planJobs({ durationMs: 2_500 });
+				// Checks: 1.5 s 502, 2.5 s still running, 4.45 s 503, 5.45 s done.
+				sim.planJobs({ durationMs: 4_500 });
 				sim.inject('status', { kind: 'respond', status: 502, body: '<html>Bad Gateway</html>' });
 				sim.inject('status', faults.pass());
 				sim.inject('status', { kind: 'respond', status: 503, body: { error: { code: 503, message: 'Service Unavailable' } } });

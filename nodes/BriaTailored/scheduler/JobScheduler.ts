@@ -16,11 +16,19 @@ import { Pacer } from './Pacer';
  *   back off and keep trying until the item's max wait time.
  */
 
-/** Delay before the next status check, by time since the job started: quick at first, then calmer. */
+/*
+ * When to check a job again, by time since it was submitted. Two promises set the numbers: a
+ * finished job is noticed within 2 s (checks less than 2 s apart, leaving room for the request
+ * itself), and a job of D seconds costs at most D/2 + 2 status checks (Bria counts them against
+ * the rate limit). So: first check 1.5 s in, every 1.95 s for the first minute, then every 3 s,
+ * and every 5 s past two minutes.
+ */
+const FIRST_CHECK_MS = 1_500;
+
 export function pollDelayMs(elapsedMs: number): number {
-	if (elapsedMs < 1_000) return 1_000 - elapsedMs; // first check 1 s after submit
-	if (elapsedMs < 30_000) return 2_000;
-	if (elapsedMs < 60_000) return 3_000;
+	if (elapsedMs < FIRST_CHECK_MS) return FIRST_CHECK_MS - elapsedMs;
+	if (elapsedMs < 60_000) return 1_950;
+	if (elapsedMs < 120_000) return 3_000;
 	return 5_000;
 }
 
@@ -104,7 +112,7 @@ export class JobScheduler {
 	private async submit(job: JobSpec, itemIndex: number, deadline: number): Promise<JobState> {
 		const action = 'submitting the job';
 		for (let throttled = 0; ; throttled++) {
-			const turn = await this.pacer.acquire(deadline);
+			const turn = await this.pacer.acquire('submit', deadline);
 			const remaining = deadline - Date.now();
 			if (!turn || remaining <= 0) {
 				throw new NodeOperationError(this.node, 'No turn to submit the job within the max wait time', {
@@ -123,14 +131,14 @@ export class JobScheduler {
 				});
 			}
 			if (response.statusCode === 429) {
-				const wait = this.pacer.throttled(retryAfterMs(response));
+				const wait = this.pacer.throttled('submit', retryAfterMs(response));
 				if (Date.now() + wait < deadline) continue;
 				throw apiError(this.node, response, { itemIndex, action: `${action}; gave up: the rate limit lasts past the max wait time` });
 			}
 			if (response.statusCode !== 200 && response.statusCode !== 202) {
 				throw apiError(this.node, response, { itemIndex, action });
 			}
-			this.pacer.succeeded();
+			this.pacer.succeeded('submit');
 			const body = asObject(response.body);
 			const requestId = typeof body?.request_id === 'string' || typeof body?.request_id === 'number' ? String(body.request_id) : '';
 			// A 200 carries the finished result (sync); a 202 the request_id to follow.
@@ -174,7 +182,7 @@ export class JobScheduler {
 				throw this.timeout(requestId, itemIndex, maxWaitMs, lastProblem);
 			}
 			await pause(nextCheckAt - Date.now(), this.signal);
-			if (!(await this.pacer.acquire(deadline))) {
+			if (!(await this.pacer.acquire('status', deadline))) {
 				// Bria's rate limit (Retry-After) or the cap leaves no turn before the deadline.
 				const problem = lastProblem || 'Bria\'s rate limit left no turn to check before the max wait time';
 				if (checkOnce) throw new NodeOperationError(this.node, `Could not check request ${requestId}: ${problem}`, { itemIndex });
@@ -188,7 +196,7 @@ export class JobScheduler {
 				const code = response.statusCode;
 				const body = asObject(response.body);
 				if (code === 429) {
-					retryAfter = this.pacer.throttled(retryAfterMs(response));
+					retryAfter = this.pacer.throttled('status', retryAfterMs(response));
 					lastProblem = 'Bria\'s rate limit (429) on status checks';
 				} else if (code >= 500) {
 					lastProblem = `the status service answered HTTP ${code}`;
@@ -197,7 +205,7 @@ export class JobScheduler {
 				} else if (!body || typeof body.status !== 'string') {
 					lastProblem = `the status answer was not understood: ${preview(response.body)}`;
 				} else {
-					this.pacer.succeeded();
+					this.pacer.succeeded('status');
 					const state: JobState = { ...body, request_id: String(body.request_id ?? requestId), status: body.status };
 					if (state.status === 'COMPLETED') return state;
 					if (state.status === 'ERROR' || state.status === 'UNKNOWN') throw this.jobFailed(state, itemIndex);

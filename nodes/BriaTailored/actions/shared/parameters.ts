@@ -64,6 +64,24 @@ const BRIA_FIELD: Partial<Record<ParameterName, string>> = {
 
 export type Values = Partial<Record<ParameterName, unknown>>;
 
+const schemas = new Map<string, z.ZodTypeAny>();
+
+/** One zod object per combination of fields, built once: building it costs more than using it. */
+function schemaFor(required: TopLevelName[], optional: OptionName[]): z.ZodTypeAny {
+	const key = `${required.join(',')}|${optional.join(',')}`;
+	let schema = schemas.get(key);
+	if (!schema) {
+		schema = z.object(
+			Object.fromEntries([
+				...required.map((name) => [name, RULES[name]]),
+				...optional.map((name) => [name, RULES[name].optional()]),
+			]),
+		);
+		schemas.set(key, schema);
+	}
+	return schema;
+}
+
 /**
  * Reads the named parameters of item `itemIndex` (top-level ones are required, options only when
  * set) and checks them all at once, so one error names every broken field.
@@ -85,11 +103,7 @@ export function readValidated(
 	for (const name of optional) {
 		if (options[name] !== undefined && options[name] !== null && options[name] !== '') raw[name] = options[name];
 	}
-	const shape = Object.fromEntries([
-		...required.map((name) => [name, RULES[name]]),
-		...optional.map((name) => [name, RULES[name].optional()]),
-	]);
-	const result = z.object(shape).safeParse(raw);
+	const result = schemaFor(required, optional).safeParse(raw);
 	if (!result.success) {
 		const message = rules.describeIssues(result.error, LABELS);
 		throw new NodeOperationError(ctx.getNode(), `Invalid input: ${message}`, {
@@ -128,19 +142,18 @@ export function waitSettings(values: Values): Pick<JobSpec, 'waitForCompletion' 
 /** Node-wide settings, read once from the first item. */
 export function batchSettings(ctx: IExecuteFunctions): { concurrency: number; requestsPerMinute: number } {
 	const options = ctx.getNodeParameter('options', 0, {}) as IDataObject;
-	const parsed = z
-		.object({
-			concurrency: RULES.concurrency.optional(),
-			requestsPerMinute: RULES.requestsPerMinute.optional(),
-		})
-		.safeParse({ concurrency: options.concurrency, requestsPerMinute: options.requestsPerMinute });
+	const parsed = schemaFor([], ['concurrency', 'requestsPerMinute']).safeParse({
+		concurrency: options.concurrency,
+		requestsPerMinute: options.requestsPerMinute,
+	});
 	if (!parsed.success) {
 		throw new NodeOperationError(ctx.getNode(), `Invalid input: ${rules.describeIssues(parsed.error, LABELS)}`, {
 			description: 'Nothing was sent to Bria.',
 		});
 	}
+	const settings = parsed.data as Values;
 	return {
-		concurrency: Number(parsed.data.concurrency ?? option.concurrency.default),
-		requestsPerMinute: Number(parsed.data.requestsPerMinute ?? 0),
+		concurrency: Number(settings.concurrency ?? option.concurrency.default),
+		requestsPerMinute: Number(settings.requestsPerMinute ?? 0),
 	};
 }

@@ -8,14 +8,30 @@ const generate = (options: Record<string, unknown> = {}, extra: Record<string, u
 	imageParameters({ inputMode: 'prompt', prompt: 'A lamp', options: { downloadImage: false, ...options }, ...extra });
 
 describe('poll schedule', () => {
-	test('first check after 1 s, every 2 s for the first half minute, then 3 s, then 5 s', () => {
-		expect(pollDelayMs(0)).toBe(1000);
-		expect(pollDelayMs(400)).toBe(600);
-		expect(pollDelayMs(1000)).toBe(2000);
-		expect(pollDelayMs(29_999)).toBe(2000);
-		expect(pollDelayMs(30_000)).toBe(3000);
-		expect(pollDelayMs(60_000)).toBe(5000);
+	test('first check 1.5 s in, then just under every 2 s for a minute, then 3 s, then 5 s', () => {
+		expect(pollDelayMs(0)).toBe(1500);
+		expect(pollDelayMs(400)).toBe(1100);
+		expect(pollDelayMs(1500)).toBe(1950);
+		expect(pollDelayMs(59_999)).toBe(1950);
+		expect(pollDelayMs(60_000)).toBe(3000);
+		expect(pollDelayMs(120_000)).toBe(5000);
 		expect(pollDelayMs(3_600_000)).toBe(5000);
+	});
+
+	test('a job of D seconds is noticed within 2 s and costs at most D/2 + 2 checks', () => {
+		for (let durationMs = 100; durationMs <= 300_000; durationMs += 100) {
+			let at = 0;
+			let checks = 0;
+			let gap = 0;
+			while (at < durationMs) {
+				const delay = pollDelayMs(at);
+				at += delay;
+				checks++;
+				gap = delay;
+			}
+			expect(checks).toBeLessThanOrEqual(durationMs / 2000 + 2);
+			if (durationMs <= 60_000) expect(gap).toBeLessThan(2000);
+		}
 	});
 
 	test('failed checks back off exponentially up to 30 s', () => {
