@@ -12,7 +12,9 @@ export class BriaTailored implements INodeType {
 		icon: { light: 'file:bria.svg', dark: 'file:bria.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{ $parameter["resource"] + ": " + $parameter["operation"] }}',
+		// Each resource has one operation, so the resource alone names the action on the canvas.
+		subtitle:
+			'={{ { image: "Generate Image", structuredPrompt: "Generate Structured Prompt", request: "Get Status" }[$parameter["resource"]] }}',
 		description: 'Generate on-brand images and structured prompts with your Bria tailored (FIBO) model',
 		defaults: { name: 'Bria Tailored' },
 		usableAsTool: true,
