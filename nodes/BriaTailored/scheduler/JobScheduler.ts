@@ -38,6 +38,8 @@ export function failureBackoffMs(failures: number): number {
 }
 
 const SUBMIT_TIMEOUT_MS = 60_000;
+/** However slow an answer was, the next check waits at least this long after it. */
+const MIN_GAP_AFTER_ANSWER_MS = 250;
 const STATUS_TIMEOUT_MS = 30_000;
 
 /** A job's state as the node reports it: Bria's body, with request_id always present. */
@@ -188,7 +190,8 @@ export class JobScheduler {
 				if (checkOnce) throw new NodeOperationError(this.node, `Could not check request ${requestId}: ${problem}`, { itemIndex });
 				throw this.timeout(requestId, itemIndex, maxWaitMs, problem);
 			}
-			const response = await this.send('GET', path, itemIndex, Math.max(1_000, Math.min(STATUS_TIMEOUT_MS, deadline - Date.now())));
+			const sentAt = Date.now();
+			const response = await this.send('GET', path, itemIndex, Math.max(1_000, Math.min(STATUS_TIMEOUT_MS, deadline - sentAt)));
 			let retryAfter: number | undefined;
 			if (response.networkError) {
 				lastProblem = `the last status check failed: ${response.networkError}`;
@@ -212,7 +215,9 @@ export class JobScheduler {
 					if (checkOnce) return { ...state, status_url: `${this.baseUrl}${path}` };
 					failures = 0;
 					lastProblem = `Bria last reported ${state.status}`;
-					nextCheckAt = Date.now() + pollDelayMs(Date.now() - started);
+					// Timed from when this check was sent, so the request's own round trip does not
+					// stretch the schedule (and the 2 s detection promise) on a slow link.
+					nextCheckAt = Math.max(sentAt + pollDelayMs(sentAt - started), Date.now() + MIN_GAP_AFTER_ANSWER_MS);
 					continue;
 				}
 			}

@@ -19,6 +19,7 @@ const MIN_RETRY_AFTER_MS = 500;
 const WINDOW_MS = 60_000;
 /** Bria's smallest plan allows 10 requests a minute per endpoint: never pace slower than that. */
 const SLOWEST_PLAN_PER_MINUTE = 10;
+const LEARNED_SPACING_MARGIN = 1.05;
 
 interface LaneState {
 	nextTurnAt: number;
@@ -73,7 +74,8 @@ export class Pacer {
 				: Math.min(MAX_BACKOFF_MS, Math.max(MIN_BACKOFF_MS, state.backoffMs * 2));
 		state.pausedUntil = Math.max(state.pausedUntil, now + state.backoffMs);
 		const acceptedPerMinute = Math.max(SLOWEST_PLAN_PER_MINUTE, recent(state.accepted, now).length);
-		state.learnedSpacingMs = Math.max(state.learnedSpacingMs, WINDOW_MS / acceptedPerMinute);
+		// A little wider than exact, so a turn never lands right on the edge of Bria's window.
+		state.learnedSpacingMs = Math.max(state.learnedSpacingMs, (WINDOW_MS / acceptedPerMinute) * LEARNED_SPACING_MARGIN);
 		return state.pausedUntil - now;
 	}
 
