@@ -1,0 +1,185 @@
+/** Shapes shared by the benchmark's orchestrator, its part workers and the simulator child process. */
+import type { JobPlan, Route, SimOptions } from '../../test/simulator/BriaSimulator';
+
+export const PART_NAMES = ['concurrency', 'lag', 'ratelimit', 'cpu', 'memory'] as const;
+export type PartName = (typeof PART_NAMES)[number];
+
+// ---------- simulator child process (IPC) ----------
+
+export interface SimStartArgs {
+	options: SimOptions;
+	/** The child exits by itself after this long, whatever happens to its parent. */
+	lifetimeMs: number;
+}
+
+export type SimRequest =
+	| { id: number; type: 'plan'; plans: JobPlan[] }
+	| { id: number; type: 'log' }
+	| { id: number; type: 'stop' };
+
+export type SimMessage =
+	| { type: 'ready'; baseUrl: string; imageBaseUrl: string; token: string }
+	| { type: 'reply'; id: number; ok: true; data?: unknown }
+	| { type: 'reply'; id: number; ok: false; error: string };
+
+/** The simulator's request log and jobs, trimmed to what the benchmark reads. */
+export interface SimLog {
+	entries: Array<{
+		host: 'api' | 'images';
+		route?: Route;
+		status: number;
+		/** Date.now() when the request arrived at the simulator. */
+		at: number;
+		requestId?: string;
+		jobStatus?: string;
+	}>;
+	jobs: Array<{ id: string; createdAt: number; durationMs: number; prompt?: string; downloads: number }>;
+}
+
+// ---------- part results ----------
+
+export interface ConcurrencyRun {
+	level: 'sequential' | 'default' | 'high';
+	concurrency: number;
+	items: number;
+	wallMs: number;
+	/** false: extrapolated from the measured per-item sequential time, not run. */
+	measured: boolean;
+	failed: number;
+	statusCallsPerJob?: number;
+}
+
+export interface ConcurrencyResult {
+	jobMs: number;
+	defaultConcurrency: number;
+	full: boolean;
+	sequentialPerItemMs: number;
+	runs: ConcurrencyRun[];
+}
+
+export interface LagRow {
+	jobMs: number;
+	jobs: number;
+	/** Job durations were spread evenly over jobMs ± spreadMs / 2. */
+	spreadMs: number;
+	failed: number;
+	wallMs: number;
+	callsMean: number;
+	callsMax: number;
+	/** Jobs whose status calls exceeded their own bound (duration_s / 2 + 2). */
+	callsOverBound: number;
+	lagP50Ms: number;
+	lagP95Ms: number;
+	lagMaxMs: number;
+	/** Gaps between consecutive status calls of one job: shows the schedule's actual intervals, drift included. */
+	gapMeanMs: number;
+	gapMaxMs: number;
+}
+
+export interface LagResult {
+	concurrency: number;
+	rows: LagRow[];
+}
+
+export interface RateLimitRow {
+	variant: string;
+	options: Record<string, unknown>;
+	items: number;
+	failed: number;
+	wallMs: number;
+	cancelled: boolean;
+	requests: number;
+	throttled: number;
+	submits: number;
+	submits429: number;
+	statusCalls: number;
+	status429: number;
+	/** When 429s came, grouped into bursts: seconds after the first request, route, count. */
+	throttleBursts: Array<{ atS: number; route: string; count: number }>;
+	/** Distinct error messages of failed items (at most a few). */
+	errors: string[];
+}
+
+export interface RateLimitResult {
+	limitPerMinute: number;
+	jobMs: number;
+	rows: RateLimitRow[];
+}
+
+/**
+ * What a CPU row measures: the node with in-memory HTTP (the target's figure), the node through
+ * n8n's real HTTP helpers, the engine's baseline, or HTTP clients alone (no node).
+ */
+export type CpuKind = 'node-in-memory' | 'node-http' | 'baseline' | 'http';
+
+export interface CpuRow {
+	workload: string;
+	/** Absent in figures from before the in-memory rows. */
+	kind?: CpuKind;
+	/** Items per run and their concurrency; absent: the result's own. */
+	items?: number;
+	concurrency?: number;
+	/** Requests per item the node made (answered in memory for node-in-memory rows). */
+	requestsPerItem: number;
+	/** CPU (user + system) per item of each measured repeat, ms. */
+	repeatsMs: number[];
+	medianMs: number;
+	/** Of the median repeat, the system (kernel) part; absent in older figures. */
+	systemMs?: number;
+}
+
+export interface CpuResult {
+	items: number;
+	concurrency: number;
+	rows: CpuRow[];
+	/**
+	 * The target's figure: the highest median of the node-in-memory rows, nothing subtracted.
+	 * Absent in figures from before those rows.
+	 */
+	inMemoryMs?: number;
+	/** Full run through n8n's HTTP helpers minus the harness baseline (context: n8n's helpers included). */
+	nodeShareMs: number;
+	totalMs: number;
+}
+
+export interface MemoryRow {
+	/** n8n's binary-data mode the output landed in: filesystem (n8n 2.x's default) or default (in memory). */
+	binaryMode: string;
+	images: number;
+	imageBytes: number;
+	concurrency: number;
+	failed: number;
+	wallMs: number;
+	baselineRss: number;
+	peakRss: number;
+	maxRss: number;
+	peakHeapUsed: number;
+	peakArrayBuffers: number;
+	peakExternal: number;
+	rssWithResults: number;
+	rssAfterRelease: number;
+	downloadedBytes: number;
+}
+
+export interface MemoryResult {
+	rows: MemoryRow[];
+}
+
+export interface PartResults {
+	concurrency: ConcurrencyResult;
+	lag: LagResult;
+	ratelimit: RateLimitResult;
+	cpu: CpuResult;
+	memory: MemoryResult;
+}
+
+/** What a part worker reports, and what the report keeps per part. */
+export interface PartEnvelope<P extends PartName = PartName> {
+	part: P;
+	measuredAt: string;
+	durationMs: number;
+	result?: PartResults[P];
+	error?: string;
+}
+
+export type WorkerMessage = { type: 'result'; envelope: PartEnvelope };

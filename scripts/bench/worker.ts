@@ -1,0 +1,55 @@
+/**
+ * Entry of one benchmark part, run in its own process by bench.ts (`worker.js <part>`), so parts
+ * never share CPU accounting, heap or RSS. Sends its PartEnvelope over IPC and exits.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import { measureConcurrency } from './concurrency';
+import { measureCpu } from './cpu';
+import { measureLag } from './lag';
+import { measureMemory } from './memory';
+import { measureRateLimit } from './rateLimit';
+import { PART_NAMES } from './types';
+import type { PartEnvelope, PartName, PartResults, WorkerMessage } from './types';
+
+const MEASURE: { [P in PartName]: () => Promise<PartResults[P]> } = {
+	concurrency: () => measureConcurrency(process.env.BENCH_FULL === '1'),
+	lag: measureLag,
+	ratelimit: measureRateLimit,
+	cpu: measureCpu,
+	memory: measureMemory,
+};
+
+async function main(): Promise<void> {
+	const part = process.argv[2] as PartName;
+	if (!PART_NAMES.includes(part)) throw new Error(`unknown part "${part}"`);
+	// n8n's binary-data service wants a user folder: a private one, removed afterwards.
+	const userFolder = mkdtempSync(path.join(tmpdir(), 'bria-bench-'));
+	process.env.N8N_USER_FOLDER = userFolder;
+	// A throwaway key for that throwaway folder; without one n8n generates one and says so on stdout.
+	process.env.N8N_ENCRYPTION_KEY ??= 'bria-bench-throwaway-key';
+	const started = Date.now();
+	const envelope: PartEnvelope = { part, measuredAt: new Date(started).toISOString(), durationMs: 0 };
+	try {
+		envelope.result = await MEASURE[part]();
+	} catch (error) {
+		envelope.error = (error as Error)?.stack ?? String(error);
+	} finally {
+		envelope.durationMs = Date.now() - started;
+		rmSync(userFolder, { recursive: true, force: true });
+	}
+	const message: WorkerMessage = { type: 'result', envelope };
+	process.send?.(message, () => process.exit(0));
+	// Without a parent (run by hand), print the figures instead.
+	if (!process.send) {
+		process.stdout.write(`${JSON.stringify(envelope, null, 2)}\n`);
+		process.exit(0);
+	}
+}
+
+main().catch((error: unknown) => {
+	process.stderr.write(`bench worker failed: ${(error as Error)?.stack ?? String(error)}\n`);
+	process.exit(1);
+});
