@@ -14,17 +14,13 @@ import type {
 	ICredentialDataDecryptedObject,
 	ICredentialsHelper,
 	IHttpRequestOptions,
-	INode,
 	INodeExecutionData,
 	INodeParameters,
-	INodeType,
-	INodeTypes,
-	IWorkflowExecuteAdditionalData,
 } from 'n8n-workflow';
 import { createRunExecutionData, Workflow } from 'n8n-workflow';
 
 import { BriaTailored } from '../../nodes/BriaTailored/BriaTailored.node';
-import { NODE_TYPE } from '../../test/harness/runNode';
+import { briaNode, engineAdditionalData, nodeTypes } from '../../test/harness/runNode';
 import { encodePng, fiboStructuredPrompt } from '../../test/simulator/BriaSimulator';
 
 const BASE_URL = 'https://engine.bria.invalid';
@@ -50,11 +46,6 @@ const PNG = encodePng(64, 64, [200, 120, 60]);
 const JSON_HEADERS = { 'content-type': 'application/json' };
 const PNG_HEADERS = { 'content-type': 'image/png', 'content-length': String(PNG.length) };
 
-const nodeTypes = {
-	getByName: () => new BriaTailored() as INodeType,
-	getByNameAndVersion: () => new BriaTailored() as INodeType,
-	getKnownTypes: () => ({}),
-} as unknown as INodeTypes;
 
 /** Hands out the credential; authentication itself is never asked for, as the request helpers are replaced. */
 const credentialsHelper = {
@@ -102,33 +93,10 @@ export async function runInMemory(parameters: INodeParameters, items: INodeExecu
 	// n8n's binary-data service must be up for prepareBinaryData (init is idempotent).
 	binaryReady ??= Container.get(BinaryDataService).init();
 	await binaryReady;
-	const node: INode = {
-		id: 'bria-node',
-		name: 'Bria Tailored',
-		type: NODE_TYPE,
-		typeVersion: 1,
-		position: [0, 0],
-		parameters,
-		credentials: { briaApi: { id: 'cred-1', name: 'Bria bench' } },
-		onError: 'continueRegularOutput',
-	};
+	const node = briaNode(parameters, true);
 	const workflow = new Workflow({ id: 'bria-bench', nodes: [node], connections: {}, nodeTypes, active: false, settings: {} });
-	const additionalData = {
-		credentialsHelper,
-		// Each run its own execution, so binary files land in their own folder as in n8n.
-		executionId: `bench-cpu-${++executions}`,
-		restApiUrl: 'http://localhost:5678/rest',
-		instanceBaseUrl: 'http://localhost:5678/',
-		webhookBaseUrl: 'http://localhost:5678/webhook',
-		webhookWaitingBaseUrl: 'http://localhost:5678/webhook-waiting',
-		webhookTestBaseUrl: 'http://localhost:5678/webhook-test',
-		formWaitingBaseUrl: 'http://localhost:5678/form-waiting',
-		userId: 'bench-user',
-		variables: {},
-		setExecutionStatus: () => {},
-		sendDataToUI: () => {},
-		logAiEvent: () => {},
-	} as unknown as IWorkflowExecuteAdditionalData;
+	// Each run its own execution, so binary files land in their own folder as in n8n.
+	const additionalData = engineAdditionalData({ credentialsHelper, executionId: `bench-cpu-${++executions}` });
 	const inputData = { main: [items] };
 	// The engine always passes a cancel signal (the scheduler and pacer listen to it), uncapped as n8n's WorkflowExecute does.
 	const cancel = new AbortController();

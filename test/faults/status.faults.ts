@@ -85,35 +85,25 @@ describe('status faults', () => {
 		},
 	);
 
-	suite.case(
-		{
-			group: 'status',
-			name: 'malformed JSON body',
-			expected: 'treated as transient: checks again; image',
-			parameters: imageParams(),
-			setup: (sim) => sim.inject('status', faults.malformedJson(200)),
-		},
-		({ error, items, sim }) => {
-			expect(error).toBeUndefined();
-			expect(items[0].json.status).toBe('COMPLETED');
-			expect(sim.requests('status')).toHaveLength(2);
-		},
-	);
-
-	suite.case(
-		{
-			group: 'status',
-			name: 'empty 200 body',
-			expected: 'treated as transient: checks again; image',
-			parameters: imageParams(),
-			setup: (sim) => sim.inject('status', faults.emptyBody(200)),
-		},
-		({ error, items, sim }) => {
-			expect(error).toBeUndefined();
-			expect(items[0].json.status).toBe('COMPLETED');
-			expect(sim.requests('status')).toHaveLength(2);
-		},
-	);
+	for (const [name, fault] of [
+		['malformed JSON body', faults.malformedJson(200)],
+		['empty 200 body', faults.emptyBody(200)],
+	] as const) {
+		suite.case(
+			{
+				group: 'status',
+				name,
+				expected: 'treated as transient: checks again; image',
+				parameters: imageParams(),
+				setup: (sim) => sim.inject('status', fault),
+			},
+			({ error, items, sim }) => {
+				expect(error).toBeUndefined();
+				expect(items[0].json.status).toBe('COMPLETED');
+				expect(sim.requests('status')).toHaveLength(2);
+			},
+		);
+	}
 
 	suite.case(
 		{

@@ -118,7 +118,7 @@ class TestCredentialsHelper extends ICredentialsHelper {
 	}
 }
 
-const nodeTypes: INodeTypes = {
+export const nodeTypes: INodeTypes = {
 	getByName: (type: string) => (type === NODE_TYPE ? (new BriaTailored() as INodeType) : (undefined as unknown as INodeType)),
 	getByNameAndVersion: (type: string) =>
 		type === NODE_TYPE ? (new BriaTailored() as INodeType) : (undefined as unknown as INodeType),
@@ -134,7 +134,7 @@ async function ensureBinaryData(): Promise<void> {
 	await binaryReady;
 }
 
-function briaNode(parameters: INodeParameters, continueOnFail = false): INode {
+export function briaNode(parameters: INodeParameters, continueOnFail = false): INode {
 	return {
 		id: 'bria-node',
 		name: NODE_NAME,
@@ -145,6 +145,28 @@ function briaNode(parameters: INodeParameters, continueOnFail = false): INode {
 		credentials: { briaApi: { id: 'cred-1', name: 'Bria test' } },
 		...(continueOnFail ? { onError: 'continueRegularOutput' as const } : {}),
 	};
+}
+
+/** What n8n's engine hands every node besides hooks and credentials: instance URLs, no-op callbacks. */
+export function engineAdditionalData(extra: Record<string, unknown>): IWorkflowExecuteAdditionalData {
+	return {
+		executeWorkflow: async () => ({ data: [], executionId: '' }),
+		restApiUrl: 'http://localhost:5678/rest',
+		instanceBaseUrl: 'http://localhost:5678/',
+		webhookBaseUrl: 'http://localhost:5678/webhook',
+		webhookWaitingBaseUrl: 'http://localhost:5678/webhook-waiting',
+		webhookTestBaseUrl: 'http://localhost:5678/webhook-test',
+		formWaitingBaseUrl: 'http://localhost:5678/form-waiting',
+		currentNodeParameters: undefined,
+		executionTimeoutTimestamp: undefined,
+		userId: 'test-user',
+		variables: {},
+		setExecutionStatus: () => {},
+		sendDataToUI: () => {},
+		getRunExecutionData: async () => undefined,
+		logAiEvent: () => {},
+		...extra,
+	} as unknown as IWorkflowExecuteAdditionalData;
 }
 
 /** A one-node workflow and the engine's additional data, with the test credential store. */
@@ -161,25 +183,10 @@ function engineFor(node: INode, credentials: BriaCredential) {
 		createdAt: new Date(),
 		updatedAt: new Date(),
 	} as never);
-	const additionalData = {
+	const additionalData = engineAdditionalData({
 		hooks,
 		credentialsHelper: new TestCredentialsHelper(credentials as unknown as ICredentialDataDecryptedObject, new BriaApi()),
-		executeWorkflow: async () => ({ data: [], executionId: '' }),
-		restApiUrl: 'http://localhost:5678/rest',
-		instanceBaseUrl: 'http://localhost:5678/',
-		webhookBaseUrl: 'http://localhost:5678/webhook',
-		webhookWaitingBaseUrl: 'http://localhost:5678/webhook-waiting',
-		webhookTestBaseUrl: 'http://localhost:5678/webhook-test',
-		formWaitingBaseUrl: 'http://localhost:5678/form-waiting',
-		currentNodeParameters: undefined,
-		executionTimeoutTimestamp: undefined,
-		userId: 'test-user',
-		variables: {},
-		setExecutionStatus: () => {},
-		sendDataToUI: () => {},
-		getRunExecutionData: async () => undefined,
-		logAiEvent: () => {},
-	} as unknown as IWorkflowExecuteAdditionalData;
+	});
 	return { workflow, hooks, additionalData };
 }
 

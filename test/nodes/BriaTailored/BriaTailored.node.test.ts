@@ -4,21 +4,23 @@ import type { INodeParameters, INodeTypes } from 'n8n-workflow';
 import { BriaTailored } from '../../../nodes/BriaTailored/BriaTailored.node';
 
 const { description } = new BriaTailored();
+const VERSION = { typeVersion: 1 };
 
 /** The top-level fields n8n shows for these parameter values (n8n's own displayOptions logic). */
 function visibleFields(parameters: INodeParameters): string[] {
 	return description.properties
-		.filter((property) => NodeHelpers.displayParameter(parameters, property, null))
+		.filter((property) => NodeHelpers.displayParameter(parameters, property, VERSION, description))
 		.map((property) => property.name)
 		.filter((name, index, names) => names.indexOf(name) === index);
 }
 
 function optionNames(parameters: INodeParameters): string[] {
 	const collection = description.properties.find(
-		(property) => property.name === 'options' && NodeHelpers.displayParameter(parameters, property, null),
+		(property) => property.name === 'options' && NodeHelpers.displayParameter(parameters, property, VERSION, description),
 	);
 	return (collection?.options ?? [])
-		.filter((option) => 'displayOptions' in option ? NodeHelpers.displayParameter(parameters, option as never, null, parameters) : true)
+		// Options refer to top-level fields by root path ('/inputMode'): n8n resolves those against the root values.
+		.filter((option) => NodeHelpers.displayParameter({}, option, VERSION, description, parameters))
 		.map((option) => option.name)
 		.sort();
 }
