@@ -59,8 +59,9 @@ export class Pacer {
 			state.nextTurnAt = at + state.learnedSpacingMs;
 			this.capNextTurnAt = at + this.capSpacingMs;
 			await pause(at - now, this.signal);
-			// A 429 seen by another item while we slept moves the whole lane back.
-			if (state.pausedUntil <= Date.now()) return true;
+			// Only a 429 seen by another item while we slept (a pause past our turn) sends us back.
+			// Compared with the turn, not the clock: a timer may fire a millisecond early.
+			if (state.pausedUntil <= at) return true;
 		}
 	}
 

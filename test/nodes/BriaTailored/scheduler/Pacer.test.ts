@@ -48,6 +48,20 @@ describe('Pacer', () => {
 		expect(times).toEqual([8_000, 14_300]);
 	});
 
+	test('a turn is kept when its timer fires a millisecond before the clock reads the turn', async () => {
+		const pacer = new Pacer(0);
+		pacer.throttled('submit'); // paused until 2 s; the learned spacing is 6.3 s
+		const fakeNow = Date.now.bind(Date);
+		let reads = 0;
+		// The first read is the caller's; every later one lags 1 ms, as real timers and clocks can.
+		const clock = jest.spyOn(Date, 'now').mockImplementation(() => fakeNow() - (reads++ > 0 ? 1 : 0));
+		const turn = pacer.acquire('submit', 3_000);
+		await jest.advanceTimersByTimeAsync(10_000);
+		clock.mockRestore();
+		// Before the fix the caller queued behind its own reservation (8.3 s), past the deadline.
+		await expect(turn).resolves.toBe(true);
+	});
+
 	test('a turn that would come after the deadline is refused at once, without waiting', async () => {
 		const pacer = new Pacer(0);
 		pacer.throttled('status', 30_000);
@@ -55,3 +69,4 @@ describe('Pacer', () => {
 		expect(Date.now()).toBe(0);
 	});
 });
+
