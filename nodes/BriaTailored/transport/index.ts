@@ -44,40 +44,60 @@ export class CancelledError extends Error {
 export async function pause(ms: number, signal?: AbortSignal): Promise<void> {
 	if (signal?.aborted) throw new CancelledError();
 	if (ms <= 0) return;
-	// Recent n8n-workflow versions take the signal themselves; older ones ignore it, hence the race.
+	// Recent n8n-workflow versions take the signal themselves (and reject); older ones ignore it.
 	const timer = (sleep as (ms: number, signal?: AbortSignal) => Promise<void>)(ms, signal);
 	if (!signal) return await timer;
-	await new Promise<void>((resolve, reject) => {
-		const onAbort = () => reject(new CancelledError());
-		signal.addEventListener('abort', onAbort, { once: true });
-		timer.then(
-			() => {
+	const cancelled = () => new CancelledError();
+	await untilAborted(
+		timer.catch((): never => {
+			throw cancelled();
+		}),
+		signal,
+		cancelled,
+	);
+	if (signal.aborted) throw new CancelledError();
+}
+
+/** Settles like `work`, or rejects with `reason()` as soon as `signal` fires, whichever comes first. */
+async function untilAborted<T>(work: Promise<T>, signal: AbortSignal, reason: () => Error): Promise<T> {
+	return await new Promise<T>((resolve, reject) => {
+		const onAbort = () => reject(reason());
+		if (signal.aborted) onAbort();
+		else signal.addEventListener('abort', onAbort, { once: true });
+		work.then(
+			(value) => {
 				signal.removeEventListener('abort', onAbort);
-				if (signal.aborted) reject(new CancelledError());
-				else resolve();
+				resolve(value);
 			},
-			() => {
+			(error: unknown) => {
 				signal.removeEventListener('abort', onAbort);
-				reject(new CancelledError());
+				reject(error);
 			},
 		);
 	});
+}
+
+/** The URL if `raw` is an absolute http(s) URL; undefined otherwise. */
+function httpUrl(raw: string): URL | undefined {
+	try {
+		const url = new URL(raw);
+		return url.protocol === 'https:' || url.protocol === 'http:' ? url : undefined;
+	} catch {
+		return undefined;
+	}
 }
 
 /** Reads the credential's base URL, refusing anything but http(s) before a request is made. */
 export async function getBaseUrl(ctx: BriaContext): Promise<string> {
 	const credentials = await ctx.getCredentials(CREDENTIAL_TYPE);
 	const raw = String(credentials.baseUrl ?? '').trim() || DEFAULT_BASE_URL;
-	let url: URL;
-	try {
-		url = new URL(raw);
-	} catch {
-		throw new NodeOperationError(ctx.getNode(), `Bria API credential: Base URL "${raw}" is not a valid URL`);
-	}
-	if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+	if (!httpUrl(raw)) {
+		const protocol = URL.canParse(raw) ? new URL(raw).protocol : undefined;
 		throw new NodeOperationError(
 			ctx.getNode(),
-			`Bria API credential: Base URL must start with http:// or https:// (got "${url.protocol}")`,
+			protocol
+				? `Bria API credential: Base URL must start with http:// or https:// (got "${protocol}")`
+				: `Bria API credential: Base URL "${raw}" is not a valid URL`,
 		);
 	}
 	return raw.replace(/\/+$/, '');
@@ -112,7 +132,6 @@ export async function sendToBria(
 ): Promise<BriaResponse> {
 	if (signal?.aborted) throw new CancelledError();
 	const timeoutMs = Math.max(1, Math.round(request.timeoutMs));
-	const limit = requestLimit(timeoutMs, signal);
 	const options: IHttpRequestOptions = {
 		method: request.method,
 		url: `${baseUrl}${request.path}`,
@@ -124,59 +143,44 @@ export async function sendToBria(
 		// API does not redirect: a 3xx comes back as an answer (and an error) instead.
 		disableFollowRedirect: true,
 		timeout: timeoutMs,
-		abortSignal: limit.signal,
 		...(request.body ? { body: request.body } : {}),
 	};
-	let response: { statusCode: number; headers?: Record<string, unknown>; body: unknown } | undefined;
+	// httpRequestWithAuthentication swaps any abortSignal for the execution's cancel signal, so
+	// the budget is also raced in `withinBudget`; the abandoned request ends at the library's idle timeout.
+	const outcome = await withinBudget(timeoutMs, signal, async (abortSignal) =>
+		await ctx.helpers.httpRequestWithAuthentication.call(ctx, CREDENTIAL_TYPE, { ...options, abortSignal }),
+	);
+	if ('networkError' in outcome) return { statusCode: 0, headers: {}, body: undefined, networkError: outcome.networkError };
+	return {
+		statusCode: outcome.response.statusCode,
+		headers: lowerCaseKeys(outcome.response.headers ?? {}),
+		body: parseMaybeJson(outcome.response.body),
+	};
+}
+
+type RawResponse = { statusCode: number; headers?: Record<string, unknown>; body: unknown };
+
+/**
+ * Runs one request of n8n's helpers within its whole time budget: the answer, or why none came.
+ * The library's `timeout` only bounds silence on the socket, so an answer that trickles in would
+ * otherwise outlast it, and the item's max wait time, indefinitely. Throws only on cancel.
+ */
+async function withinBudget(
+	timeoutMs: number,
+	signal: AbortSignal | undefined,
+	send: (abortSignal: AbortSignal) => Promise<unknown>,
+): Promise<{ response: RawResponse } | { networkError: string }> {
+	const budget = AbortSignal.timeout(timeoutMs);
+	const limit = signal ? AbortSignal.any([signal, budget]) : budget;
+	let response: RawResponse | undefined;
 	let failure: unknown;
 	try {
-		// httpRequestWithAuthentication swaps any abortSignal for the execution's cancel signal, so
-		// the budget is also raced here; the abandoned request ends at the library's idle timeout.
-		response = (await withinLimit(
-			ctx.helpers.httpRequestWithAuthentication.call(ctx, CREDENTIAL_TYPE, options),
-			limit.signal,
-		)) as typeof response;
+		response = (await untilAborted(send(limit), limit, () => new Error('The request\'s time budget ran out'))) as RawResponse;
 	} catch (error) {
 		failure = error;
 	}
 	if (signal?.aborted) throw new CancelledError();
-	if (!response) {
-		return { statusCode: 0, headers: {}, body: undefined, networkError: describeNetworkError(failure, timeoutMs, limit.expired()) };
-	}
-	return {
-		statusCode: response.statusCode,
-		headers: lowerCaseKeys(response.headers ?? {}),
-		body: parseMaybeJson(response.body),
-	};
-}
-
-/**
- * The request's whole time budget as an abort signal, joined with the cancel signal. The
- * library's `timeout` only bounds silence on the socket: an answer that trickles in would
- * otherwise outlast it, and the item's max wait time, indefinitely.
- */
-function requestLimit(timeoutMs: number, signal?: AbortSignal): { signal: AbortSignal; expired: () => boolean } {
-	const budget = AbortSignal.timeout(timeoutMs);
-	return { signal: signal ? AbortSignal.any([signal, budget]) : budget, expired: () => budget.aborted };
-}
-
-/** Settles like `request`, or rejects as soon as `limit` fires, whichever comes first. */
-async function withinLimit<T>(request: Promise<T>, limit: AbortSignal): Promise<T> {
-	return await new Promise<T>((resolve, reject) => {
-		const onLimit = () => reject(new Error('The request\'s time budget ran out'));
-		if (limit.aborted) onLimit();
-		else limit.addEventListener('abort', onLimit, { once: true });
-		request.then(
-			(value) => {
-				limit.removeEventListener('abort', onLimit);
-				resolve(value);
-			},
-			(error: unknown) => {
-				limit.removeEventListener('abort', onLimit);
-				reject(error);
-			},
-		);
-	});
+	return response ? { response } : { networkError: describeNetworkError(failure, timeoutMs, budget.aborted) };
 }
 
 function describeNetworkError(error: unknown, timeoutMs: number, budgetExpired = false): string {
@@ -292,32 +296,21 @@ export async function downloadResultFile(
 		Object.assign(error.context, { requestId: job.requestId, imageUrl: url });
 		return error;
 	};
-	let parsed: URL | undefined;
-	try {
-		parsed = new URL(url);
-	} catch {
-		parsed = undefined;
-	}
-	if (!parsed || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) throw fail('Bria sent an image_url that is not an http(s) URL');
-	let response: { statusCode: number; headers?: Record<string, unknown>; body: unknown } | undefined;
-	let failure: unknown;
+	if (!httpUrl(url)) throw fail('Bria sent an image_url that is not an http(s) URL');
 	const budgetMs = Math.max(1, Math.round(timeoutMs));
-	const limit = requestLimit(budgetMs, signal);
-	try {
-		response = (await ctx.helpers.httpRequest({
+	const outcome = await withinBudget(budgetMs, signal, async (abortSignal) =>
+		await ctx.helpers.httpRequest({
 			method: 'GET',
 			url,
 			encoding: 'arraybuffer',
 			returnFullResponse: true,
 			ignoreHttpStatusErrors: true,
 			timeout: budgetMs,
-			abortSignal: limit.signal,
-		})) as typeof response;
-	} catch (error) {
-		failure = error;
-	}
-	if (signal?.aborted) throw new CancelledError();
-	if (!response) throw fail(describeNetworkError(failure, budgetMs, limit.expired()));
+			abortSignal,
+		}),
+	);
+	if ('networkError' in outcome) throw fail(outcome.networkError);
+	const { response } = outcome;
 	if (response.statusCode < 200 || response.statusCode > 299) {
 		throw fail(
 			`the storage host answered HTTP ${response.statusCode}`,
