@@ -15,6 +15,7 @@ import type {
 	IRun,
 	IRunExecutionData,
 	IWorkflowExecuteAdditionalData,
+	IWorkflowSettings,
 	Workflow as WorkflowType,
 } from 'n8n-workflow';
 import { createDeferredPromise, createRunExecutionData, ICredentialsHelper, NodeConnectionTypes, Workflow } from 'n8n-workflow';
@@ -49,6 +50,12 @@ export interface RunOptions {
 	continueOnFail?: boolean;
 	/** Stops the execution (as the user's Stop button does) after this many ms. */
 	cancelAfterMs?: number;
+	/**
+	 * The workflow's settings as n8n hands them to the node (e.g. `executionTimeout` in seconds).
+	 * Like a queue-mode worker, this engine checks the timeout only between nodes: no timer aborts
+	 * a node that is waiting.
+	 */
+	workflowSettings?: IWorkflowSettings;
 }
 
 export interface RunResult {
@@ -170,8 +177,8 @@ export function engineAdditionalData(extra: Record<string, unknown>): IWorkflowE
 }
 
 /** A one-node workflow and the engine's additional data, with the test credential store. */
-function engineFor(node: INode, credentials: BriaCredential) {
-	const workflow = new Workflow({ id: 'bria-test', nodes: [node], connections: {}, nodeTypes, active: false, settings: {} });
+function engineFor(node: INode, credentials: BriaCredential, settings: IWorkflowSettings = {}) {
+	const workflow = new Workflow({ id: 'bria-test', nodes: [node], connections: {}, nodeTypes, active: false, settings });
 	const hooks = new ExecutionLifecycleHooks('manual', 'test-execution', {
 		id: 'bria-test',
 		name: 'Bria test',
@@ -179,7 +186,7 @@ function engineFor(node: INode, credentials: BriaCredential) {
 		isArchived: false,
 		nodes: [node],
 		connections: {},
-		settings: {},
+		settings,
 		createdAt: new Date(),
 		updatedAt: new Date(),
 	} as never);
@@ -229,7 +236,7 @@ export async function runBriaNodeAsTool(options: RunOptions): Promise<INodeExecu
 export async function runBriaNode(options: RunOptions): Promise<RunResult> {
 	await ensureBinaryData();
 	const node = briaNode(options.parameters, options.continueOnFail);
-	const { workflow, hooks, additionalData } = engineFor(node, options.credentials);
+	const { workflow, hooks, additionalData } = engineFor(node, options.credentials, options.workflowSettings);
 	const finished = createDeferredPromise<IRun>();
 	hooks.addHandler('workflowExecuteAfter', (run) => finished.resolve(run));
 

@@ -41,13 +41,15 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 		return [items.map((_, itemIndex) => ({ json: errorJson(setup), pairedItem: { item: itemIndex } }))];
 	}
 	const scheduler = new JobScheduler(this, setup.baseUrl, setup.settings);
+	const workflowLimit = workflowTimeout(this);
 	const outcomes = await scheduler.forEach(
 		items.length,
 		async (itemIndex) => {
 			const job = jobs[itemIndex];
 			if (job instanceof Error) throw job;
-			const deadline = Date.now() + job.maxWaitMs;
-			const state = await scheduler.run(job, itemIndex, deadline);
+			const maxWaitDeadline = Date.now() + job.maxWaitMs;
+			const deadline = Math.min(maxWaitDeadline, workflowLimit.deadline);
+			const state = await scheduler.run(job, itemIndex, deadline, deadline < maxWaitDeadline ? workflowLimit.name : undefined);
 			return await toOutputItem(this, state, job, itemIndex, deadline);
 		},
 		!continueOnFail,
@@ -88,4 +90,16 @@ function withOtherJobs(error: Error, requestIds: Map<number, string>): Error {
 	const withDescription = error as { description?: string | null };
 	withDescription.description = withDescription.description ? `${withDescription.description}\n${note}` : note;
 	return error;
+}
+
+/*
+ * The workflow's own timeout (Workflow Settings → Timeout Workflow, in seconds; -1 or unset: none),
+ * counted from when this node starts. A queue-mode worker checks that timeout only between nodes and
+ * never tells a waiting node, so without this a timed-out execution would poll Bria until Max Wait
+ * Time. In regular mode n8n's own timer usually cancels the execution first; this is the backstop.
+ */
+function workflowTimeout(ctx: IExecuteFunctions): { deadline: number; name: string } {
+	const seconds = Number(ctx.getWorkflowSettings?.()?.executionTimeout);
+	if (!Number.isFinite(seconds) || seconds <= 0) return { deadline: Infinity, name: '' };
+	return { deadline: Date.now() + seconds * 1000, name: `the workflow's timeout (${Math.round(seconds)} s)` };
 }

@@ -98,8 +98,16 @@ export class JobScheduler {
 		return results;
 	}
 
-	/** Submits (or resumes) one item's job and, when asked, waits until `deadline` for its final state. */
-	async run(job: JobSpec, itemIndex: number, deadline: number): Promise<JobState> {
+	/**
+	 * Submits (or resumes) one item's job and, when asked, waits until `deadline` for its final state.
+	 * `limit` names what set the deadline, for the timeout error (Max Wait Time unless told otherwise).
+	 */
+	async run(
+		job: JobSpec,
+		itemIndex: number,
+		deadline: number,
+		limit = `the max wait time (${Math.round(job.maxWaitMs / 1000)} s)`,
+	): Promise<JobState> {
 		let requestId = job.requestId;
 		if (job.submit) {
 			const accepted = await this.submit(job, itemIndex, deadline);
@@ -108,7 +116,7 @@ export class JobScheduler {
 		}
 		if (!requestId) throw new NodeOperationError(this.node, 'No request ID to check', { itemIndex });
 		this.requestIds.set(itemIndex, requestId);
-		return await this.waitFor(requestId, itemIndex, deadline, !job.waitForCompletion, job.maxWaitMs);
+		return await this.waitFor(requestId, itemIndex, deadline, !job.waitForCompletion, limit);
 	}
 
 	private async submit(job: JobSpec, itemIndex: number, deadline: number): Promise<JobState> {
@@ -169,7 +177,7 @@ export class JobScheduler {
 		itemIndex: number,
 		deadline: number,
 		checkOnce: boolean,
-		maxWaitMs: number,
+		limit: string,
 	): Promise<JobState> {
 		const path = `/v2/status/${encodeURIComponent(requestId)}`;
 		const started = Date.now();
@@ -181,14 +189,14 @@ export class JobScheduler {
 			// was still running or the last check failed.
 			if (nextCheckAt > deadline && deadline - Date.now() > 250) nextCheckAt = deadline;
 			if (nextCheckAt > deadline) {
-				throw this.timeout(requestId, itemIndex, maxWaitMs, lastProblem);
+				throw this.timeout(requestId, itemIndex, limit, lastProblem);
 			}
 			await pause(nextCheckAt - Date.now(), this.signal);
 			if (!(await this.pacer.acquire('status', deadline))) {
 				// Bria's rate limit (Retry-After) or the cap leaves no turn before the deadline.
 				const problem = lastProblem || 'Bria\'s rate limit left no turn to check before the max wait time';
 				if (checkOnce) throw new NodeOperationError(this.node, `Could not check request ${requestId}: ${problem}`, { itemIndex });
-				throw this.timeout(requestId, itemIndex, maxWaitMs, problem);
+				throw this.timeout(requestId, itemIndex, limit, problem);
 			}
 			const sentAt = Date.now();
 			const response = await this.send('GET', path, itemIndex, Math.max(1_000, Math.min(STATUS_TIMEOUT_MS, deadline - sentAt)));
@@ -233,10 +241,10 @@ export class JobScheduler {
 		return await sendToBria(this.ctx, this.baseUrl, { method, path, body, timeoutMs, itemIndex }, this.signal);
 	}
 
-	private timeout(requestId: string, itemIndex: number, maxWaitMs: number, lastProblem: string) {
+	private timeout(requestId: string, itemIndex: number, limit: string, lastProblem: string) {
 		const error = new NodeOperationError(
 			this.node,
-			`Bria did not finish request ${requestId} within the max wait time (${Math.round(maxWaitMs / 1000)} s)`,
+			`Bria did not finish request ${requestId} within ${limit}`,
 			{
 				itemIndex,
 				description: `The job may still finish. Resume it with a Bria Tailored node: Resource "Request", Operation "Get Status", Request ID ${requestId}. ${lastProblem ? `Note: ${lastProblem}.` : ''}`.trim(),
