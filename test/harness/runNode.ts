@@ -48,6 +48,8 @@ export interface RunOptions {
 	items?: INodeExecutionData[];
 	credentials: BriaCredential;
 	continueOnFail?: boolean;
+	/** With continueOnFail: which continue mode the node is set to (default continueRegularOutput). */
+	onError?: 'continueRegularOutput' | 'continueErrorOutput';
 	/** Stops the execution (as the user's Stop button does) after this many ms. */
 	cancelAfterMs?: number;
 	/**
@@ -61,6 +63,8 @@ export interface RunOptions {
 export interface RunResult {
 	/** Output items of the Bria node (empty when it failed). */
 	items: INodeExecutionData[];
+	/** Items n8n routed to the error output (onError continueErrorOutput only). */
+	errorOutput: INodeExecutionData[];
 	/** The node's error when it failed without continueOnFail. */
 	error?: { message: string; description?: string | null; context?: IDataObject; httpCode?: string | null };
 	run: IRun;
@@ -69,7 +73,7 @@ export interface RunResult {
 	logs: string[];
 }
 
-class TestCredentialsHelper extends ICredentialsHelper {
+export class TestCredentialsHelper extends ICredentialsHelper {
 	constructor(
 		private readonly credentials: ICredentialDataDecryptedObject,
 		private readonly credentialType: ICredentialType,
@@ -141,7 +145,11 @@ async function ensureBinaryData(): Promise<void> {
 	await binaryReady;
 }
 
-export function briaNode(parameters: INodeParameters, continueOnFail = false): INode {
+export function briaNode(
+	parameters: INodeParameters,
+	continueOnFail = false,
+	onError: 'continueRegularOutput' | 'continueErrorOutput' = 'continueRegularOutput',
+): INode {
 	return {
 		id: 'bria-node',
 		name: NODE_NAME,
@@ -150,7 +158,7 @@ export function briaNode(parameters: INodeParameters, continueOnFail = false): I
 		position: [0, 0],
 		parameters,
 		credentials: { briaApi: { id: 'cred-1', name: 'Bria test' } },
-		...(continueOnFail ? { onError: 'continueRegularOutput' as const } : {}),
+		...(continueOnFail ? { onError } : {}),
 	};
 }
 
@@ -235,7 +243,7 @@ export async function runBriaNodeAsTool(options: RunOptions): Promise<INodeExecu
 
 export async function runBriaNode(options: RunOptions): Promise<RunResult> {
 	await ensureBinaryData();
-	const node = briaNode(options.parameters, options.continueOnFail);
+	const node = briaNode(options.parameters, options.continueOnFail, options.onError);
 	const { workflow, hooks, additionalData } = engineFor(node, options.credentials, options.workflowSettings);
 	const finished = createDeferredPromise<IRun>();
 	hooks.addHandler('workflowExecuteAfter', (run) => finished.resolve(run));
@@ -263,6 +271,7 @@ export async function runBriaNode(options: RunOptions): Promise<RunResult> {
 		const error = (taskData?.error ?? run.data.resultData.error) as RunResult['error'] | undefined;
 		return {
 			items: (taskData?.data?.main?.[0] ?? []) as INodeExecutionData[],
+			errorOutput: (taskData?.data?.main?.[1] ?? []) as INodeExecutionData[],
 			error: error
 				? {
 						message: error.message,

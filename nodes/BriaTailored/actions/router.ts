@@ -1,4 +1,4 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INode, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import { JobScheduler } from '../scheduler/JobScheduler';
@@ -38,7 +38,7 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 		.catch((error: Error) => error);
 	if (setup instanceof Error) {
 		if (!continueOnFail) throw setup;
-		return [items.map((_, itemIndex) => ({ json: errorJson(setup), pairedItem: { item: itemIndex } }))];
+		return [items.map((_, itemIndex) => errorItem(this.getNode(), setup, itemIndex))];
 	}
 	const scheduler = new JobScheduler(this, setup.baseUrl, setup.settings);
 	const workflowLimit = workflowTimeout(this);
@@ -50,7 +50,7 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 			const maxWaitDeadline = Date.now() + job.maxWaitMs;
 			const deadline = Math.min(maxWaitDeadline, workflowLimit.deadline);
 			const state = await scheduler.run(job, itemIndex, deadline, deadline < maxWaitDeadline ? workflowLimit.name : undefined);
-			return await toOutputItem(this, state, job, itemIndex, deadline);
+			return await toOutputItem(this, state, job, itemIndex);
 		},
 		!continueOnFail,
 	);
@@ -62,13 +62,26 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 	return [
 		outcomes.map((outcome, itemIndex): INodeExecutionData => {
 			if (outcome && 'value' in outcome) return outcome.value;
-			const error = outcome?.error ?? new Error('Not run');
-			return { json: errorJson(error), pairedItem: { item: itemIndex } };
+			return errorItem(this.getNode(), outcome?.error ?? new Error('Not run'), itemIndex);
 		}),
 	];
 }
 
-/** The error item of "Continue On Fail": the message, plus what identifies a paid job, if any. */
+/*
+ * The error item of "Continue On Fail", for both continue modes. The fields are the same — the
+ * message, Bria's explanation, and what identifies a paid job — only their place differs:
+ * - regular output: at the top of `json`, beside the results (as before);
+ * - error output: under `json.error`, because n8n's engine routes an item there only when its json
+ *   holds nothing but `error` (an `error` on the item itself would make n8n replace the json with
+ *   the bare message, losing the request_id).
+ */
+function errorItem(node: INode, error: Error, itemIndex: number): INodeExecutionData {
+	const fields = errorJson(error);
+	if (node.onError !== 'continueErrorOutput') return { json: fields, pairedItem: { item: itemIndex } };
+	const { error: message, ...rest } = fields;
+	return { json: { error: { message, ...rest } }, pairedItem: { item: itemIndex } };
+}
+
 function errorJson(error: Error): IDataObject {
 	const context = (error as { context?: IDataObject }).context ?? {};
 	const description = (error as { description?: string }).description;

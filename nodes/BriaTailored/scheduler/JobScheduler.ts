@@ -257,19 +257,21 @@ export class JobScheduler {
 	private jobFailed(state: JobState, itemIndex: number) {
 		const { message, details } = briaErrorText(state);
 		const unknown = state.status === 'UNKNOWN';
-		const error = new NodeApiError(this.node, state as unknown as JsonObject, {
-			message: unknown
+		const description = [
+			unknown && message ? `Bria says: ${message}` : undefined,
+			details ? `Details: ${details}` : undefined,
+			`Request ID: ${state.request_id}${unknown ? ' (quote it to Bria support)' : ''}`,
+		]
+			.filter(Boolean)
+			.join('\n');
+		// A job-level failure, not an HTTP one (the status check answered 200): no HTTP code to show.
+		const error = new NodeOperationError(
+			this.node,
+			unknown
 				? `Bria reported an internal error (UNKNOWN) for request ${state.request_id}`
 				: `Bria could not complete request ${state.request_id}${message ? `: ${message}` : ''}`,
-			description: [
-				unknown && message ? `Bria says: ${message}` : undefined,
-				details ? `Details: ${details}` : undefined,
-				`Request ID: ${state.request_id}${unknown ? ' (quote it to Bria support)' : ''}`,
-			]
-				.filter(Boolean)
-				.join('\n'),
-			itemIndex,
-		});
+			{ description, itemIndex },
+		);
 		error.context.requestId = state.request_id;
 		return error;
 	}

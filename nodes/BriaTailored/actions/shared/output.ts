@@ -1,11 +1,12 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, JsonObject } from 'n8n-workflow';
-import { NodeApiError } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
 
 import type { JobState } from '../../scheduler/JobScheduler';
 import { downloadResultFile } from '../../transport';
 import type { JobSpec } from '../types';
 
-const DOWNLOAD_TIMEOUT_MS = 120_000;
+/** Time for the result image to arrive, whatever is left of Max Wait Time (a 2-3 MB PNG at 25 kB/s). */
+export const DOWNLOAD_TIMEOUT_MS = 120_000;
 const EXTENSIONS: Record<string, string> = {
 	'image/png': 'png',
 	'image/jpeg': 'jpg',
@@ -25,7 +26,6 @@ export async function toOutputItem(
 	state: JobState,
 	job: JobSpec,
 	itemIndex: number,
-	deadline: number,
 ): Promise<INodeExecutionData> {
 	if (state.status !== 'COMPLETED') {
 		return {
@@ -36,10 +36,19 @@ export async function toOutputItem(
 	// The tailored spec shows a flat {image_url, structured_prompt}; other v2 answers nest it in `result`.
 	const result = (state.result && typeof state.result === 'object' ? state.result : state) as IDataObject;
 	const imageUrl = typeof result.image_url === 'string' && result.image_url ? result.image_url : undefined;
-	if (job.expects === 'image' && !imageUrl) {
-		const error = new NodeApiError(ctx.getNode(), state as unknown as JsonObject, {
-			message: `Bria reported request ${state.request_id} as completed but sent no image_url`,
-			description: `Request ID: ${state.request_id}`,
+	const structuredPrompt = toStructuredPrompt(result.structured_prompt);
+	const missing =
+		job.expects === 'image' && !imageUrl
+			? 'image_url'
+			: job.expects === 'structuredPrompt' && !structuredPrompt
+				? 'structured_prompt'
+				: job.expects === 'any' && !imageUrl && !structuredPrompt
+					? 'result'
+					: undefined;
+	if (missing) {
+		// The job is done and paid, but its result is missing: a job-level failure, not an HTTP one.
+		const error = new NodeOperationError(ctx.getNode(), `Bria reported request ${state.request_id} as completed but sent no ${missing}`, {
+			description: `Request ID: ${state.request_id}. Fetch it again later with Request → Get Status, or quote it to Bria support.`,
 			itemIndex,
 		});
 		error.context.requestId = state.request_id;
@@ -50,16 +59,17 @@ export async function toOutputItem(
 		status: 'COMPLETED',
 		...(imageUrl ? { image_url: imageUrl } : {}),
 		seed: toSeed(result.seed),
-		structured_prompt: toStructuredPrompt(result.structured_prompt),
+		structured_prompt: structuredPrompt,
 	};
 	const item: INodeExecutionData = { json, pairedItem: { item: itemIndex } };
 	// An AI agent drops binary data: as a tool, the URL is the result.
 	if (imageUrl && job.download && !ctx.isToolExecution?.()) {
-		const timeoutMs = Math.min(DOWNLOAD_TIMEOUT_MS, Math.max(1_000, deadline - Date.now()));
+		// Its own budget, not what is left of Max Wait Time: a job that finished just in time still
+		// gets its (paid) image.
 		const file = await downloadResultFile(
 			ctx,
 			imageUrl,
-			timeoutMs,
+			DOWNLOAD_TIMEOUT_MS,
 			{ itemIndex, requestId: state.request_id },
 			ctx.getExecutionCancelSignal?.(),
 		);
