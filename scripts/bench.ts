@@ -1,23 +1,31 @@
 /**
  * `npm run bench`: performance figures of the Bria Tailored node against the project's simulator
- * on 127.0.0.1, printed as tables with PASS/MISS against the targets of issue 5 and written to
- * docs/BENCHMARKS.md. A benchmark, not a test: a MISS never fails the run.
+ * on 127.0.0.1, printed as tables with PASS/MISS against the targets of issues 5 and 8, each
+ * rate-bound figure beside its physical limit, and written to docs/BENCHMARKS.md. A benchmark,
+ * not a test: a MISS never fails the run.
  *
- * Parts (default all; choose with arguments or BENCH_PARTS): concurrency, lag, ratelimit, cpu,
- * memory. BENCH_FULL=1 also runs 50 items sequentially for real. Each part runs in its own
- * process (bench/worker.ts) so CPU and memory figures are never shared; the rate-limit part
- * (minutes of mostly waiting) runs alongside the others to keep the whole run near 5 minutes.
+ * Parts (default all; choose with arguments or BENCH_PARTS): concurrency, lag, ratelimit, burst,
+ * cpu, memory; one variant of a rate-bound part as `part:variant` (e.g. `burst:plan-10`).
+ * BENCH_FULL=1 also runs 50 items sequentially for real. Each part runs in its own process
+ * (bench/worker.ts) so CPU and memory figures are never shared. The rate-bound parts (lag,
+ * ratelimit, burst: minutes of mostly waiting) run every variant in its own fresh process, all
+ * side by side and alongside the CPU-bound parts, which run one after another.
+ * Figures of a build that paces per execution (before issue 8) are also kept as "today's", so
+ * the report shows them beside the figures of the organization-wide budget.
  */
 import { fork } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { BURST_VARIANTS } from './bench/burst';
+import { LAG_VARIANTS } from './bench/lag';
 import { BINARY_MODES } from './bench/memory';
+import { RATE_LIMIT_VARIANTS } from './bench/rateLimit';
 import { consoleReport, duration, machineInfo, markdownDocument, readPreviousData } from './bench/report';
 import type { BenchData } from './bench/report';
-import { PART_NAMES } from './bench/types';
-import type { PartEnvelope, PartName, WorkerMessage } from './bench/types';
+import { PART_NAMES, RATE_BOUND_PARTS } from './bench/types';
+import type { BuildStamp, PartEnvelope, PartName, RateBoundPart, WorkerMessage } from './bench/types';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const DOC = path.join(ROOT, 'docs', 'BENCHMARKS.md');
@@ -26,8 +34,9 @@ const FULL = process.env.BENCH_FULL === '1';
 /** Outer bound of each part's process; the parts bound their own runs more tightly. */
 const PART_LIMIT_MS: Record<PartName, number> = {
 	concurrency: (FULL ? 14 : 7) * 60_000,
-	lag: 4 * 60_000,
+	lag: 6 * 60_000,
 	ratelimit: 11 * 60_000,
+	burst: 10 * 60_000,
 	cpu: 8 * 60_000,
 	memory: 4 * 60_000,
 };
@@ -35,16 +44,39 @@ const PART_LIMIT_MS: Record<PartName, number> = {
 /** Parts whose figures need a clean heap: they may call gc(). */
 const NEEDS_GC: PartName[] = ['cpu', 'memory'];
 
-function selectedParts(): PartName[] {
+/** The variants of each rate-bound part, each measured in its own fresh process. */
+const VARIANTS: Record<RateBoundPart, string[]> = {
+	lag: Object.keys(LAG_VARIANTS),
+	ratelimit: Object.keys(RATE_LIMIT_VARIANTS),
+	burst: Object.keys(BURST_VARIANTS),
+};
+
+const isRateBound = (part: PartName): part is RateBoundPart => (RATE_BOUND_PARTS as readonly string[]).includes(part);
+
+/** Parts chosen on the command line (or BENCH_PARTS), each with the variants chosen (rate-bound parts only). */
+function selectedParts(): Map<PartName, string[]> {
 	const requested = [...process.argv.slice(2).filter((arg) => !arg.startsWith('-')), ...(process.env.BENCH_PARTS ?? '').split(/[\s,]+/)]
 		.map((name) => name.trim().toLowerCase())
 		.filter(Boolean);
-	const unknown = requested.filter((name) => !PART_NAMES.includes(name as PartName));
+	const chosen = new Map<PartName, string[]>();
+	const unknown: string[] = [];
+	for (const request of requested) {
+		const [part, variant] = request.split(':') as [PartName, string | undefined];
+		if (!PART_NAMES.includes(part) || (variant && (!isRateBound(part) || !VARIANTS[part].includes(variant)))) {
+			unknown.push(request);
+			continue;
+		}
+		const all = isRateBound(part) ? VARIANTS[part] : [];
+		const before = chosen.get(part) ?? [];
+		chosen.set(part, variant ? [...new Set([...before, variant])] : all);
+	}
 	if (unknown.length) {
-		process.stderr.write(`Unknown part(s): ${unknown.join(', ')}. Parts: ${PART_NAMES.join(', ')}\n`);
+		const names = PART_NAMES.map((part) => (isRateBound(part) ? `${part} (${VARIANTS[part].map((v) => `${part}:${v}`).join(', ')})` : part));
+		process.stderr.write(`Unknown part(s): ${unknown.join(', ')}. Parts: ${names.join('; ')}\n`);
 		process.exit(2);
 	}
-	return requested.length ? PART_NAMES.filter((name) => requested.includes(name)) : [...PART_NAMES];
+	if (!chosen.size) for (const part of PART_NAMES) chosen.set(part, isRateBound(part) ? VARIANTS[part] : []);
+	return new Map(PART_NAMES.filter((part) => chosen.has(part)).map((part) => [part, chosen.get(part) as string[]]));
 }
 
 function commandLine(): string {
@@ -57,11 +89,11 @@ function commandLine(): string {
 }
 
 /** Runs one part in its own process; resolves with its envelope (an error envelope if it crashed or overran). */
-function runPart(part: PartName, env: NodeJS.ProcessEnv = {}): Promise<PartEnvelope> {
+function runPart(part: PartName, env: NodeJS.ProcessEnv = {}, variant?: string): Promise<PartEnvelope> {
 	const started = Date.now();
 	const failed = (error: string): PartEnvelope => ({ part, measuredAt: new Date(started).toISOString(), durationMs: Date.now() - started, error });
 	return new Promise((resolve) => {
-		const child = fork(path.join(__dirname, 'bench', 'worker.js'), [part], {
+		const child = fork(path.join(__dirname, 'bench', 'worker.js'), variant ? [part, variant] : [part], {
 			stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
 			execArgv: NEEDS_GC.includes(part) ? ['--expose-gc'] : [],
 			env: { ...process.env, ...env },
@@ -96,24 +128,68 @@ async function runMemory(): Promise<PartEnvelope> {
 	};
 }
 
+type Rows = { rows: Array<{ variant?: string; jobMs?: number }> } & Partial<BuildStamp>;
+
+/** Which variant a row belongs to, so a partial run replaces exactly the rows it measured again. */
+const rowKey = (part: RateBoundPart, row: { variant?: string; jobMs?: number }) => (part === 'lag' ? String(row.jobMs) : String(row.variant));
+
+/** Every chosen variant of a rate-bound part in its own fresh process, side by side; their rows as one envelope. */
+async function runVariants(part: RateBoundPart, variants: string[]): Promise<PartEnvelope> {
+	const envelopes = await Promise.all(variants.map((variant) => runPart(part, {}, variant)));
+	const results = envelopes.map((envelope) => envelope.result as Rows | undefined).filter((result): result is Rows => !!result);
+	const errors = envelopes.filter((envelope) => envelope.error).map((envelope) => envelope.error);
+	return {
+		part,
+		measuredAt: envelopes[0].measuredAt,
+		durationMs: Math.max(...envelopes.map((envelope) => envelope.durationMs)),
+		...(results.length ? { result: { ...results[0], rows: results.flatMap((result) => result.rows) } as never } : {}),
+		...(errors.length ? { error: errors.join('\n\n') } : {}),
+	};
+}
+
+/** A partial run's rows over the earlier figures of the same build kind: rows of variants not run again stay. */
+function mergeRows(part: RateBoundPart, earlier: PartEnvelope | undefined, now: PartEnvelope): PartEnvelope {
+	const before = earlier?.result as Rows | undefined;
+	const after = now.result as Rows | undefined;
+	if (!before || !after || (before.pacing ?? 'execution') !== after.pacing) return now;
+	const measured = new Set(after.rows.map((row) => rowKey(part, row)));
+	return { ...now, result: { ...after, rows: [...before.rows.filter((row) => !measured.has(rowKey(part, row))), ...after.rows] } as never };
+}
+
 async function main(): Promise<void> {
-	const parts = selectedParts();
+	const chosen = selectedParts();
+	const parts = [...chosen.keys()];
 	const started = Date.now();
 	const machine = machineInfo();
-	process.stderr.write(`[bench] parts: ${parts.join(', ')}${FULL ? ' (BENCH_FULL)' : ''}; ${machine.cpuModel}, nproc ${machine.nproc}, Node ${machine.node}\n`);
+	const described = parts.map((part) => (isRateBound(part) && chosen.get(part)?.length !== VARIANTS[part].length ? `${part} (${chosen.get(part)?.join(', ')})` : part));
+	process.stderr.write(`[bench] parts: ${described.join(', ')}${FULL ? ' (BENCH_FULL)' : ''}; ${machine.cpuModel}, nproc ${machine.nproc}, Node ${machine.node}\n`);
 
-	// Two lanes: rate limit alone (long, idle), everything else one after another.
+	// Two lanes: every variant of the rate-bound parts side by side (long, idle), the CPU-bound parts one after another.
 	const results: PartEnvelope[] = [];
-	const background = parts.includes('ratelimit') ? runPart('ratelimit').then((envelope) => results.push(envelope)) : Promise.resolve();
-	for (const part of parts.filter((name) => name !== 'ratelimit')) results.push(await (part === 'memory' ? runMemory() : runPart(part)));
+	const background = Promise.all(
+		parts.filter(isRateBound).map((part) => runVariants(part, chosen.get(part) ?? VARIANTS[part]).then((envelope) => results.push(envelope))),
+	);
+	for (const part of parts.filter((name) => !isRateBound(name))) results.push(await (part === 'memory' ? runMemory() : runPart(part)));
 	await background;
 
 	const previous = readPreviousData(existsSync(DOC) ? readFileSync(DOC, 'utf8') : undefined);
 	const data: BenchData = {
 		run: { date: new Date(started).toISOString(), command: commandLine(), parts, totalMs: Date.now() - started, machine: { ...machine, loadEnd: os.loadavg()[0] } },
 		parts: { ...(previous?.parts ?? {}) },
+		today: { ...(previous?.today ?? {}) },
 	};
-	for (const envelope of results) (data.parts as Record<string, PartEnvelope>)[envelope.part] = envelope;
+	for (const envelope of results) {
+		const part = envelope.part;
+		if (!isRateBound(part)) {
+			(data.parts as Record<string, PartEnvelope>)[part] = envelope;
+			continue;
+		}
+		(data.parts as Record<string, PartEnvelope>)[part] = mergeRows(part, previous?.parts?.[part], envelope);
+		// A build that paces per execution measured today's figures: they stay beside the new ones.
+		if ((envelope.result as Rows | undefined)?.pacing === 'execution') {
+			(data.today as Record<string, PartEnvelope>)[part] = mergeRows(part, previous?.today?.[part], envelope);
+		}
+	}
 
 	process.stdout.write(`\n${consoleReport(data, parts)}\n\n`);
 	mkdirSync(path.dirname(DOC), { recursive: true });

@@ -1,7 +1,11 @@
 /** Helpers shared by the benchmark parts. */
+import { execFileSync } from 'node:child_process';
+
 import type { INodeExecutionData, INodeParameters } from 'n8n-workflow';
 
-import type { RunResult } from '../../test/harness/runNode';
+import { BriaApi } from '../../credentials/BriaApi.credentials';
+import type { BriaCredential, RunResult } from '../../test/harness/runNode';
+import type { BuildStamp, Pacing, PlanPlace, SimLog } from './types';
 
 /** Image generation from a text prompt with model 101 (the simulator's first fibo model). */
 export function generateImages(prompt: string, options: INodeParameters): INodeParameters {
@@ -64,3 +68,81 @@ export function keepConsole(): () => void {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+// ---------- the organization's plan and the simulator's request log ----------
+
+/** Read from the credential type, so a run files its figures as today's or the new ones by itself. */
+export function pacingOfThisBuild(): Pacing {
+	return new BriaApi().properties.some((property) => property.name === 'requestsPerMinute') ? 'organization' : 'execution';
+}
+
+/** Where a run states the plan: on the credential where the build has the field, else the node option (today's only place). */
+export function withPlan(
+	credentials: BriaCredential,
+	perMinute: number | undefined,
+): { credentials: BriaCredential; options: INodeParameters; place: PlanPlace } {
+	if (!perMinute) return { credentials, options: {}, place: 'none' };
+	if (pacingOfThisBuild() === 'organization') {
+		// The credential's own field, as a user fills it in n8n (extra fields pass through the harness's store).
+		return { credentials: { ...credentials, requestsPerMinute: perMinute } as BriaCredential, options: {}, place: 'credential' };
+	}
+	return { credentials, options: { requestsPerMinute: perMinute }, place: 'node option' };
+}
+
+export interface RequestCounts {
+	requests: number;
+	throttled: number;
+	submits: number;
+	submits429: number;
+	statusCalls: number;
+	status429: number;
+	/** When 429s came, grouped into bursts: seconds after the first request, route, count. */
+	throttleBursts: Array<{ atS: number; route: string; count: number }>;
+}
+
+/** Requests to the API host by route, and the 429s among them, from the simulator's log. */
+export function requestCounts(log: SimLog): RequestCounts {
+	const api = log.entries.filter((entry) => entry.host === 'api');
+	const submits = api.filter((entry) => entry.route === 'submitImage' || entry.route === 'submitStructuredPrompt');
+	const status = api.filter((entry) => entry.route === 'status');
+	const firstAt = api[0]?.at ?? 0;
+	const throttleBursts: RequestCounts['throttleBursts'] = [];
+	let lastAt = -Infinity;
+	// 429s within a second of each other (same route) form one burst.
+	for (const entry of api.filter((e) => e.status === 429)) {
+		const last = throttleBursts[throttleBursts.length - 1];
+		if (last && last.route === entry.route && entry.at - lastAt <= 1_000) last.count++;
+		else throttleBursts.push({ atS: (entry.at - firstAt) / 1000, route: entry.route ?? '?', count: 1 });
+		lastAt = entry.at;
+	}
+	return {
+		requests: api.length,
+		throttled: api.filter((entry) => entry.status === 429).length,
+		submits: submits.length,
+		submits429: submits.filter((entry) => entry.status === 429).length,
+		statusCalls: status.length,
+		status429: status.filter((entry) => entry.status === 429).length,
+		throttleBursts,
+	};
+}
+
+/** Durations the simulator drew for its jobs (jitter included), in ms. */
+export function jobDurations(log: SimLog): number[] {
+	return log.jobs.map((job) => job.durationMs);
+}
+
+export function buildStamp(): BuildStamp {
+	return { pacing: pacingOfThisBuild(), commit: commitOfThisTree() };
+}
+
+/** The git commit the figures were measured on (BENCH_COMMIT for a tree exported from git; "unknown" outside one). */
+function commitOfThisTree(): string {
+	if (process.env.BENCH_COMMIT) return process.env.BENCH_COMMIT;
+	try {
+		const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', timeout: 5_000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+		const dirty = execFileSync('git', ['status', '--porcelain', '--', 'nodes', 'credentials'], { encoding: 'utf8', timeout: 5_000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+		return dirty ? `${head} + uncommitted node changes` : head;
+	} catch {
+		return 'unknown';
+	}
+}

@@ -3,7 +3,24 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 
-import type { ConcurrencyResult, CpuResult, CpuRow, LagResult, MemoryResult, MemoryRow, PartEnvelope, PartName, PartResults, RateLimitResult } from './types';
+import { answerLimitMs, answersWithinLimit, requestsLimit, wallLimitMs } from './limits';
+import type {
+	BurstResult,
+	BurstRow,
+	ConcurrencyResult,
+	CpuResult,
+	CpuRow,
+	LagResult,
+	LagRow,
+	MemoryResult,
+	MemoryRow,
+	PartEnvelope,
+	PartName,
+	PartResults,
+	RateBoundPart,
+	RateLimitResult,
+	RateLimitRow,
+} from './types';
 
 export interface Machine {
 	nproc: number;
@@ -27,7 +44,21 @@ export interface RunInfo {
 
 export interface BenchData {
 	run: RunInfo;
+	/** The latest figures of every part. */
 	parts: Partial<{ [P in PartName]: PartEnvelope<P> }>;
+	/** The rate-bound parts as measured on a build that paces per execution (before issue 8), kept for comparison. */
+	today?: Partial<{ [P in RateBoundPart]: PartEnvelope<P> }>;
+}
+
+/** Today's figures (per-execution pacing) and the new ones (organization budget) of a rate-bound part. */
+function generations<P extends RateBoundPart>(data: BenchData, part: P): { today?: PartResults[P]; now?: PartResults[P] } {
+	const latest = data.parts[part]?.result as PartResults[P] | undefined;
+	// Figures from before the build stamp were all measured with per-execution pacing.
+	const latestIsToday = !!latest && (latest.pacing ?? 'execution') === 'execution';
+	return {
+		today: (data.today?.[part]?.result as PartResults[P] | undefined) ?? (latestIsToday ? latest : undefined),
+		now: latest && !latestIsToday ? latest : undefined,
+	};
 }
 
 export function machineInfo(): Omit<Machine, 'loadEnd'> {
@@ -111,48 +142,111 @@ function concurrencyTargets(result: ConcurrencyResult | undefined): Verdict[] {
 	];
 }
 
-function lagTargets(result: LagResult | undefined): Verdict[] {
-	if (!result) {
+const share = (row: { throttled: number; requests: number }) => (row.requests ? row.throttled / row.requests : 0);
+const percent = (value: number) => `${(value * 100).toFixed(1)} %`;
+/** "new X (today Y)": the verdict is on the newest figure; today's stays beside it. */
+const sideBySideText = <R>(today: R | undefined, now: R | undefined, text: (row: R) => string) =>
+	now ? `${text(now)}${today ? ` (today: ${text(today)})` : ''}` : today ? `today: ${text(today)}` : 'not measured';
+
+function lagTargets(data: BenchData): Verdict[] {
+	const { today, now } = generations(data, 'lag');
+	const latest = now ?? today;
+	if (!latest) {
 		return [
-			{ target: 'status calls per job ≤ job_seconds / 2 + 2', measured: 'not measured', pass: undefined },
-			{ target: 'completion-detection lag p95 ≤ 2 s', measured: 'not measured', pass: undefined },
+			{ target: '10 s and 30 s jobs, durations learned: status checks per job ≤ 2.0 (limit 1)', measured: 'not measured', pass: undefined },
+			{ target: 'completion-detection lag p95 ≤ 2 s (limit 0)', measured: 'not measured', pass: undefined },
 		];
 	}
-	return result.rows.flatMap((row) => [
-		{
-			target: `${row.jobMs / 1000} s jobs: status calls per job ≤ job_seconds / 2 + 2 (≈ ${row.jobMs / 2000 + 2})`,
-			measured: `mean ${row.callsMean.toFixed(1)}, max ${row.callsMax}; ${row.callsOverBound}/${row.jobs} jobs over their bound`,
-			pass: row.callsOverBound === 0 && row.failed === 0,
-		},
-		{
-			target: `${row.jobMs / 1000} s jobs: detection lag p95 ≤ 2 s`,
-			measured: `p95 ${seconds(row.lagP95Ms, 2)} (p50 ${seconds(row.lagP50Ms, 2)}, max ${seconds(row.lagMaxMs, 2)})`,
-			pass: row.lagP95Ms <= 2_000 && row.failed === 0,
-		},
-	]);
+	// Figures from before the warm-up have one row per job time, measured on a first run.
+	const pick = (result: LagResult | undefined, jobMs: number, phase: LagRow['phase']) =>
+		result?.rows.find((row) => row.jobMs === jobMs && (row.phase ?? 'first run') === phase) ??
+		(phase === 'learned' ? result?.rows.find((row) => row.jobMs === jobMs && !row.phase) : undefined);
+	const jobTimes = [...new Set(latest.rows.map((row) => row.jobMs))];
+	const checks = jobTimes
+		.filter((jobMs) => jobMs >= 10_000)
+		.map((jobMs) => {
+			const row = pick(latest, jobMs, 'learned');
+			return {
+				target: `${jobMs / 1000} s jobs, durations learned: status checks per job ≤ 2.0 (limit 1)`,
+				measured: sideBySideText(pick(today, jobMs, 'learned'), pick(now, jobMs, 'learned'), (r) => `mean ${r.callsMean.toFixed(2)}${r.phase ? '' : ' (no warm-up)'}`),
+				pass: row ? row.callsMean <= 2 && row.failed === 0 : undefined,
+			};
+		});
+	const lag = latest.rows.map((row) => {
+		const phase = row.phase ?? 'first run';
+		return {
+			target: `${row.jobMs / 1000} s jobs, ${phase}: detection lag p95 ≤ 2 s (limit 0); checks ≤ job_seconds / 2 + 2`,
+			measured: sideBySideText(
+				pick(today, row.jobMs, phase),
+				pick(now, row.jobMs, phase),
+				(r) => `p95 ${seconds(r.lagP95Ms, 2)}, ${r.callsOverBound}/${r.jobs} over the checks bound`,
+			),
+			pass: row.lagP95Ms <= 2_000 && row.callsOverBound === 0 && row.failed === 0,
+		};
+	});
+	return [...checks, ...lag];
 }
 
-function rateLimitTargets(result: RateLimitResult | undefined): Verdict[] {
-	const plain = result?.rows.find((row) => !row.options.requestsPerMinute);
-	const capped = result?.rows.find((row) => !!row.options.requestsPerMinute);
-	const share = (row: { throttled: number; requests: number }) => (row.requests ? row.throttled / row.requests : 0);
+function rateLimitTargets(data: BenchData): Verdict[] {
+	const { today, now } = generations(data, 'ratelimit');
+	const withPlan = (result?: RateLimitResult) => result?.rows.find((row) => (row.plan ?? (row.options.requestsPerMinute ? 'node option' : 'none')) !== 'none');
+	const without = (result?: RateLimitResult) => result?.rows.find((row) => (row.plan ?? (row.options.requestsPerMinute ? 'node option' : 'none')) === 'none');
+	const limit = (result: RateLimitResult | undefined, row: RateLimitRow) => wallLimitMs(row.durationsMs ?? Array(row.items).fill(result?.jobMs ?? 5_000), result?.limitPerMinute ?? 10);
+	const wallText = (result: RateLimitResult | undefined) => (row: RateLimitRow) => `${seconds(row.wallMs)} = ${ratio(row.wallMs / limit(result, row))} the ${seconds(limit(result, row))} limit, ${row.throttled} × 429, ${row.failed} failed`;
+	const planned = withPlan(now ?? today);
+	const plain = without(now ?? today);
 	return [
 		{
-			target: '10 rpm limit, default options: 0 failed items',
-			measured: plain ? `${plain.failed} of ${plain.items} failed` : 'not measured',
-			pass: plain ? plain.failed === 0 : undefined,
+			target: '20 items, 10/min, plan stated: wall ≤ 1.2 × physical limit, 0 × 429, 0 failed',
+			measured: sideBySideText(withPlan(today), withPlan(now), (row) => wallText(today && row === withPlan(today) ? today : now)(row)),
+			pass: planned ? planned.wallMs <= 1.2 * limit(now ?? today, planned) && planned.throttled === 0 && planned.failed === 0 : undefined,
 		},
 		{
-			target: '10 rpm limit, default options: 429s ≤ 10 % of requests',
-			measured: plain ? `${plain.throttled} of ${plain.requests} = ${(share(plain) * 100).toFixed(1)} %` : 'not measured',
-			pass: plain ? share(plain) <= 0.1 : undefined,
-		},
-		{
-			target: '10 rpm limit, requestsPerMinute 10: 0 failed items, 0 × 429',
-			measured: capped ? `${capped.failed} failed, ${capped.throttled} × 429 of ${capped.requests} requests` : 'not measured',
-			pass: capped ? capped.failed === 0 && capped.throttled === 0 : undefined,
+			target: '20 items, 10/min, no plan: 0 failed, 429s ≤ 10 % of requests',
+			measured: sideBySideText(without(today), without(now), (row) => `${row.failed} failed, ${row.throttled} of ${row.requests} = ${percent(share(row))}`),
+			pass: plain ? plain.failed === 0 && share(plain) <= 0.1 : undefined,
 		},
 	];
+}
+
+/** The figures of one burst run judged against issue 8's targets. */
+function burstLimits(result: BurstResult, row: BurstRow) {
+	const wallLimit = wallLimitMs(row.durationsMs.length ? row.durationsMs : Array(row.executions).fill(result.jobMs), row.perMinute);
+	const within = 2 * result.jobMs;
+	return {
+		wallLimit,
+		within,
+		answeredWithin: row.answersMs.filter((ms) => ms <= within).length,
+		answeredWithinLimit: answersWithinLimit(row.executions, row.perMinute, result.jobMs, within),
+	};
+}
+
+function burstTargets(data: BenchData): Verdict[] {
+	const { today, now } = generations(data, 'burst');
+	const latest = now ?? today;
+	const find = (result: BurstResult | undefined, perMinute: number, plan: boolean) =>
+		result?.rows.find((row) => row.perMinute === perMinute && (row.plan !== 'none') === plan);
+	const text = (result: BurstResult | undefined, plan: boolean) => (row: BurstRow) => {
+		if (!result) return 'n/a';
+		const { wallLimit, within, answeredWithin } = burstLimits(result, row);
+		const parts = [`${row.failed} failed`, `${row.throttled} × 429 (${percent(share(row))})`, `wall ${seconds(row.wallMs)} = ${ratio(row.wallMs / wallLimit)} limit`];
+		if (plan) parts.push(`${answeredWithin}/${row.executions} answered within ${seconds(within, 0)}`);
+		return parts.join(', ');
+	};
+	const verdictsFor = (perMinute: number, plan: boolean): Verdict => {
+		const row = find(latest, perMinute, plan);
+		const target = plan
+			? `burst of 20 executions, ${perMinute}/min, plan on the credential: 0 failed, 0 × 429, wall ≤ 1.2 × limit, half answer within 2 × job time`
+			: `burst of 20 executions, ${perMinute}/min, no plan: 0 failed, 429s ≤ 10 % of requests, wall ≤ 1.5 × limit`;
+		const measured = sideBySideText(find(today, perMinute, plan), find(now, perMinute, plan), (r) => text(r === find(today, perMinute, plan) ? today : now, plan)(r));
+		if (!row || !latest) return { target, measured, pass: undefined };
+		const { wallLimit, answeredWithin } = burstLimits(latest, row);
+		const pass = plan
+			? row.failed === 0 && row.throttled === 0 && row.wallMs <= 1.2 * wallLimit && answeredWithin * 2 >= row.executions
+			: row.failed === 0 && share(row) <= 0.1 && row.wallMs <= 1.5 * wallLimit;
+		return { target, measured, pass };
+	};
+	return [10, 60].flatMap((perMinute) => [verdictsFor(perMinute, true), verdictsFor(perMinute, false)]);
 }
 
 function cpuTargets(result: CpuResult | undefined): Verdict[] {
@@ -181,8 +275,9 @@ export function verdicts(data: BenchData): Verdict[] {
 	const of = (part: PartName, list: Verdict[]) => list.map((v) => ({ ...v, part }));
 	return [
 		...of('concurrency', concurrencyTargets(parts.concurrency?.result)),
-		...of('lag', lagTargets(parts.lag?.result)),
-		...of('ratelimit', rateLimitTargets(parts.ratelimit?.result)),
+		...of('burst', burstTargets(data)),
+		...of('ratelimit', rateLimitTargets(data)),
+		...of('lag', lagTargets(data)),
 		...of('cpu', cpuTargets(parts.cpu?.result)),
 	];
 }
@@ -222,56 +317,161 @@ function concurrencySection(envelope: PartEnvelope<'concurrency'>, result: Concu
 	].join('\n');
 }
 
-function lagSection(envelope: PartEnvelope<'lag'>, result: LagResult): string {
-	const rows = result.rows.map((row) => [
-		seconds(row.jobMs),
-		`${seconds(row.jobMs - row.spreadMs / 2)} – ${seconds(row.jobMs + row.spreadMs / 2)}`,
-		String(row.jobs),
-		`${row.callsMean.toFixed(1)} (${row.callsMax})`,
-		String(row.jobMs / 2000 + 2),
-		`${row.callsOverBound}`,
-		seconds(row.lagP50Ms, 2),
-		seconds(row.lagP95Ms, 2),
-		seconds(row.lagMaxMs, 2),
-		row.gapMeanMs === undefined ? '–' : `${seconds(row.gapMeanMs, 2)} (${seconds(row.gapMaxMs, 2)})`,
-		String(row.failed),
-	]);
+/** One column per build and variant, one row per figure, the physical limit last. */
+function figureTable<R>(columns: Array<{ title: string; row: R | undefined }>, figures: Array<[string, (row: R) => string, string]>): string {
+	const shown = columns.filter((column) => column.row);
+	return table(
+		['Figure', ...shown.map((column) => column.title), 'Physical limit'],
+		figures.map(([label, value, limit]) => [label, ...shown.map((column) => value(column.row as R)), limit]),
+	);
+}
+
+const buildNote = (today?: { commit?: string }, now?: { commit?: string }) =>
+	[today ? `today = per-execution pacing (commit ${today.commit ?? 'before the build stamp'})` : '', now ? `new = one budget per organization (commit ${now.commit})` : 'new: not measured yet']
+		.filter(Boolean)
+		.join('; ');
+
+const throttleText = (row: { throttled: number; requests: number; submits429: number; status429: number }) =>
+	`${row.throttled} (${row.submits429} / ${row.status429}) = ${percent(share(row))}`;
+
+function burstSection(envelope: PartEnvelope<'burst'>, data: BenchData): string {
+	const { today, now } = generations(data, 'burst');
+	const any = (now ?? today) as BurstResult;
+	const tables = [10, 60].flatMap((perMinute) => {
+		const pick = (result: BurstResult | undefined, plan: boolean) => {
+			const row = result?.rows.find((r) => r.perMinute === perMinute && (r.plan !== 'none') === plan);
+			return row && result ? { row, result } : undefined;
+		};
+		const columns = [
+			{ title: 'Plan stated: today', row: pick(today, true) },
+			{ title: '**Plan on the credential: new**', row: pick(now, true) },
+			{ title: 'No plan: today', row: pick(today, false) },
+			{ title: '**No plan: new**', row: pick(now, false) },
+		];
+		if (!columns.some((column) => column.row)) return [];
+		const executions = columns.find((column) => column.row)?.row?.row.executions ?? 20;
+		const jobMs = any.jobMs;
+		const nominalWall = wallLimitMs(Array(executions).fill(jobMs), perMinute);
+		const median = Math.ceil(executions / 2) - 1;
+		type Cell = { row: BurstRow; result: BurstResult };
+		return [
+			`### ${executions} executions at once, ${perMinute} requests/minute per endpoint`,
+			'',
+			figureTable<Cell>(columns, [
+				['Failed executions', ({ row }) => `${row.failed} / ${row.executions}${row.cancelled ? ' (stopped at the bench limit)' : ''}`, '0'],
+				['Requests (submits / status checks)', ({ row }) => `${row.requests} (${row.submits} / ${row.statusCalls})`, `${requestsLimit(executions)} (${executions} / ${executions})`],
+				['429s (submits / status checks) = share', ({ row }) => throttleText(row), '0'],
+				['**Wall** = × its limit', ({ row, result }) => `**${seconds(row.wallMs)}** = ${ratio(row.wallMs / burstLimits(result, row).wallLimit)}`, seconds(nominalWall)],
+				[
+					'Answers: first / median / last',
+					({ row }) => `${seconds(row.answersMs[0])} / ${seconds(row.answersMs[median])} / ${seconds(row.answersMs[row.answersMs.length - 1])}`,
+					`${seconds(answerLimitMs(0, perMinute, jobMs))} / ${seconds(answerLimitMs(median, perMinute, jobMs))} / ${seconds(answerLimitMs(executions - 1, perMinute, jobMs))}`,
+				],
+				[
+					`**Answered within ${seconds(2 * jobMs, 0)}** (2 × job time)`,
+					({ row, result }) => `**${burstLimits(result, row).answeredWithin} / ${row.executions}**`,
+					`${answersWithinLimit(executions, perMinute, jobMs, 2 * jobMs)} / ${executions}`,
+				],
+			]),
+			'',
+		];
+	});
+	const notes = [today, now].flatMap((result, index) =>
+		(result?.rows ?? []).flatMap((row) => [
+			...(row.throttleBursts.length ? [`- ${index ? 'new' : 'today'}, ${row.variant}: 429s at ${row.throttleBursts.map((b) => `${b.atS.toFixed(1)} s ${b.route} ×${b.count}`).join(', ')}`] : []),
+			...(row.errors.length ? [`- ${index ? 'new' : 'today'}, ${row.variant}: errors ${row.errors.join(' / ')}`] : []),
+		]),
+	);
 	return [
-		'## 2. Polling: status calls per job and completion-detection lag',
+		'## 6. Burst of executions: 20 single-item executions started at once',
 		'',
 		measuredNote(envelope),
 		'',
-		table(['Job time', 'Durations', 'Jobs', 'Status calls/job mean (max)', 'Bound s/2+2', 'Jobs over own bound', 'Lag p50', 'Lag p95', 'Lag max', 'Gap between polls mean (max)', 'Failed'], rows),
+		`${buildNote(today, now)}. Each execution runs in n8n's real engine (WorkflowExecute, its own execution id), one item, ${any.jobMs / 1000} s jobs varying ± ${any.jitterMs / 1000} s, downloadImage off, otherwise default options; every variant in a fresh process (nothing learned) against its own simulator, which allows that many requests per endpoint in any 60 s window and answers 429 with Retry-After beyond it. "Plan stated" is \`requestsPerMinute\` on the credential where the build has that field; today's build has only the node option, which is what today's column used. An answer is when an execution finished, from the moment all were started. Each wall is divided by the physical limit computed from that run's own job durations; the limit column shows it for nominal durations (see "How the physical limit is computed").`,
 		'',
-		`Each job time runs ${result.rows[0]?.jobs ?? 0} jobs at once (concurrency ${result.concurrency}) against its own simulator; their durations are spread evenly over the nominal time ± 10 % (at least ± 1.5 s), as real jobs vary, so completions land at every phase of the poll schedule. Lag = arrival of the status call that first reported COMPLETED minus the moment the job completed in the simulator. Status calls are counted per job from the simulator's log; each job is held to its own bound (its duration / 2 + 2). Gap = time between consecutive status calls of one job as they arrived. Percentiles are nearest-rank.`,
+		...tables,
+		...(notes.length ? ['429s over time (seconds after the first request, route, how many within a second), and errors:', ...notes] : []),
 	].join('\n');
 }
 
-function rateLimitSection(envelope: PartEnvelope<'ratelimit'>, result: RateLimitResult): string {
-	const rows = result.rows.map((row) => [
-		row.variant,
-		`${row.failed} / ${row.items}`,
-		String(row.throttled),
-		String(row.requests),
-		`${row.requests ? ((row.throttled / row.requests) * 100).toFixed(1) : '0.0'} %`,
-		`${row.submits} (${row.submits429})`,
-		`${row.statusCalls} (${row.status429})`,
-		`${seconds(row.wallMs)}${row.cancelled ? ' (stopped at the bench limit)' : ''}`,
-	]);
-	const errors = result.rows.filter((row) => row.errors.length).map((row) => `- ${row.variant}: ${row.errors.join(' / ')}`);
-	const bursts = result.rows
-		.filter((row) => row.throttleBursts?.length)
-		.map((row) => `- ${row.variant}: ${row.throttleBursts.map((b) => `${b.atS.toFixed(1)} s ${b.route} ×${b.count}`).join(', ')}`);
+function rateLimitSection(envelope: PartEnvelope<'ratelimit'>, data: BenchData): string {
+	const { today, now } = generations(data, 'ratelimit');
+	const any = (now ?? today) as RateLimitResult;
+	const planned = (row: RateLimitRow) => (row.plan ?? (row.options.requestsPerMinute ? 'node option' : 'none')) !== 'none';
+	const pick = (result: RateLimitResult | undefined, plan: boolean) => {
+		const row = result?.rows.find((r) => planned(r) === plan);
+		return row && result ? { row, result } : undefined;
+	};
+	type Cell = { row: RateLimitRow; result: RateLimitResult };
+	const limitOf = ({ row, result }: Cell) => wallLimitMs(row.durationsMs ?? Array(row.items).fill(result.jobMs), result.limitPerMinute);
+	const items = pick(now ?? today, true)?.row.items ?? pick(now ?? today, false)?.row.items ?? 20;
+	const columns = [
+		{ title: 'Plan stated: today', row: pick(today, true) },
+		{ title: '**Plan on the credential: new**', row: pick(now, true) },
+		{ title: 'No plan: today', row: pick(today, false) },
+		{ title: '**No plan: new**', row: pick(now, false) },
+	];
+	const notes = [today, now].flatMap((result, index) =>
+		(result?.rows ?? []).flatMap((row) => [
+			...(row.throttleBursts?.length ? [`- ${index ? 'new' : 'today'}, ${row.variant}: 429s at ${row.throttleBursts.map((b) => `${b.atS.toFixed(1)} s ${b.route} ×${b.count}`).join(', ')}`] : []),
+			...(row.errors.length ? [`- ${index ? 'new' : 'today'}, ${row.variant}: errors ${row.errors.join(' / ')}`] : []),
+		]),
+	);
 	return [
-		`## 3. Rate limit: 20 items under ${result.limitPerMinute} requests/minute`,
+		`## 3. Rate limit: one execution of ${items} items under ${any.limitPerMinute} requests/minute`,
 		'',
 		measuredNote(envelope),
 		'',
-		table(['Variant', 'Failed items', '429s', 'Requests', '429 share', 'Submits (429)', 'Status calls (429)', 'Wall'], rows),
+		`${buildNote(today, now)}. The simulator allows ${any.limitPerMinute} requests per endpoint in any 60 s window (submits and status checks counted apart, like Bria) and answers 429 with Retry-After beyond that. ${any.jobMs / 1000} s jobs${any.jitterMs ? ` varying ± ${any.jitterMs / 1000} s` : ''}, downloadImage off, maxWaitTime 900 s, Continue On Fail on, default concurrency; each variant in a fresh process against its own simulator. "Plan stated": \`requestsPerMinute\` ${any.limitPerMinute} on the credential (today's build: the node option).`,
 		'',
-		`The simulator allows ${result.limitPerMinute} requests per endpoint in any 60 s window (submit and status counted separately, like Bria) and answers 429 with Retry-After beyond that. ${result.jobMs / 1000} s jobs, downloadImage off, maxWaitTime 900 s, Continue On Fail on. The two variants run side by side against their own simulators.`,
-		...(bursts.length ? ['', '429s over time (seconds after the first request, route, how many within a second):', ...bursts] : []),
-		...(errors.length ? ['', 'Errors of failed items:', ...errors] : []),
+		figureTable<Cell>(columns, [
+			['Failed items', ({ row }) => `${row.failed} / ${row.items}${row.cancelled ? ' (stopped at the bench limit)' : ''}`, '0'],
+			['Requests (submits / status checks)', ({ row }) => `${row.requests} (${row.submits} / ${row.statusCalls})`, `${requestsLimit(items)} (${items} / ${items})`],
+			['429s (submits / status checks) = share', ({ row }) => throttleText(row), '0'],
+			['**Wall** = × its limit', (cell) => `**${seconds(cell.row.wallMs)}** = ${ratio(cell.row.wallMs / limitOf(cell))}`, seconds(wallLimitMs(Array(items).fill(any.jobMs), any.limitPerMinute))],
+		]),
+		...(notes.length ? ['', '429s over time (seconds after the first request, route, how many within a second), and errors:', ...notes] : []),
+	].join('\n');
+}
+
+function lagSection(envelope: PartEnvelope<'lag'>, data: BenchData): string {
+	const { today, now } = generations(data, 'lag');
+	const any = (now ?? today) as LagResult;
+	const keys = [...new Set([...(today?.rows ?? []), ...(now?.rows ?? [])].map((row) => `${row.jobMs}|${row.phase ?? 'first run'}`))].sort(
+		(a, b) => Number(a.split('|')[0]) - Number(b.split('|')[0]) || (a.endsWith('learned') ? 1 : -1),
+	);
+	const find = (result: LagResult | undefined, key: string) => result?.rows.find((row) => `${row.jobMs}|${row.phase ?? 'first run'}` === key);
+	const cell = (row: LagRow | undefined, value: (row: LagRow) => string) => (row ? value(row) : '–');
+	const rows = keys.map((key) => {
+		const [jobMs, phase] = key.split('|');
+		const [before, after] = [find(today, key), find(now, key)];
+		const sample = (after ?? before) as LagRow;
+		return [
+			seconds(Number(jobMs)),
+			`${seconds(sample.jobMs - sample.spreadMs / 2)} – ${seconds(sample.jobMs + sample.spreadMs / 2)}`,
+			phase,
+			cell(before, (r) => `${r.callsMean.toFixed(2)} (${r.callsMax})`),
+			cell(after, (r) => `**${r.callsMean.toFixed(2)}** (${r.callsMax})`),
+			'1',
+			cell(before, (r) => seconds(r.lagP95Ms, 2)),
+			cell(after, (r) => `**${seconds(r.lagP95Ms, 2)}**`),
+			'0',
+			cell(before, (r) => seconds(r.lagP50Ms, 2)),
+			cell(after, (r) => seconds(r.lagP50Ms, 2)),
+			`${cell(before, (r) => String(r.failed))} / ${cell(after, (r) => String(r.failed))}`,
+		];
+	});
+	return [
+		'## 2. Status checks per job and completion-detection lag',
+		'',
+		measuredNote(envelope),
+		'',
+		table(
+			['Job time', 'Durations', 'Run', 'Checks/job mean (max): today', 'new', 'limit', 'Lag p95: today', 'new', 'limit', 'Lag p50: today', 'new', 'Failed today / new'],
+			rows,
+		),
+		'',
+		`${buildNote(today, now)}. Each job time is one fresh process with its own simulator (no rate limit), ${any.rows[0]?.jobs ?? 0} jobs at once (concurrency ${any.concurrency}), durations spread evenly over the nominal time ± 10 %. "first run": the process has learned nothing; "learned": the same ${any.rows[0]?.jobs ?? 0} jobs submitted again in the same process right after. Lag = arrival of the status check that first reported COMPLETED minus the moment the job completed in the simulator. The physical limit is one check per job, sent the moment the job is done (lag 0). Status checks are counted per job from the simulator's log; each job is also held to issue 5's bound (its duration / 2 + 2 checks). Percentiles are nearest-rank. Rows without a run name were measured before the warm-up existed (first run only).`,
 	].join('\n');
 }
 
@@ -356,23 +556,28 @@ function errorSection(title: string, envelope: PartEnvelope): string {
 
 const TITLES: Record<PartName, string> = {
 	concurrency: '## 1. Concurrency',
-	lag: '## 2. Polling',
+	lag: '## 2. Status checks per job',
 	ratelimit: '## 3. Rate limit',
+	burst: '## 6. Burst of executions',
 	cpu: '## 4. CPU per item',
 	memory: '## 5. Memory',
 };
 
-function section<P extends PartName>(part: P, envelope: PartEnvelope<P> | undefined): string | undefined {
+function section<P extends PartName>(part: P, envelope: PartEnvelope<P> | undefined, data: BenchData): string | undefined {
 	if (!envelope) return undefined;
 	if (!envelope.result) return errorSection(TITLES[part], envelope);
+	// A variant that crashed leaves the others' rows: say which failed under them.
+	const failure = envelope.error ? `\n\n**A variant failed:**\n\n\`\`\`\n${envelope.error}\n\`\`\`` : '';
 	const result = envelope.result as PartResults[PartName];
 	switch (part) {
 		case 'concurrency':
 			return concurrencySection(envelope as PartEnvelope<'concurrency'>, result as ConcurrencyResult);
 		case 'lag':
-			return lagSection(envelope as PartEnvelope<'lag'>, result as LagResult);
+			return lagSection(envelope as PartEnvelope<'lag'>, data) + failure;
 		case 'ratelimit':
-			return rateLimitSection(envelope as PartEnvelope<'ratelimit'>, result as RateLimitResult);
+			return rateLimitSection(envelope as PartEnvelope<'ratelimit'>, data) + failure;
+		case 'burst':
+			return burstSection(envelope as PartEnvelope<'burst'>, data) + failure;
 		case 'cpu':
 			return cpuSection(envelope as PartEnvelope<'cpu'>, result as CpuResult);
 		default:
@@ -413,26 +618,43 @@ function targetSection(data: BenchData): string {
 
 /** What `npm run bench` prints: the targets, then every part measured in this run. */
 export function consoleReport(data: BenchData, ran: PartName[]): string {
-	const sections = ran.map((part) => section(part, data.parts[part] as PartEnvelope<typeof part> | undefined)).filter(Boolean);
+	const sections = ran.map((part) => section(part, data.parts[part] as PartEnvelope<typeof part> | undefined, data)).filter(Boolean);
 	return [machineSection(data.run), targetSection(data), ...sections].join('\n\n');
+}
+
+/** How the physical limit beside each rate-bound figure is computed (limits.ts). */
+function limitSection(): string {
+	return [
+		'## How the physical limit is computed',
+		'',
+		'The limit is what no client could beat under the simulator\'s rules, which are Bria\'s: each endpoint (image submit, structured-prompt submit, status, model list) allows R requests in any 60 s window, counted apart; every job needs at least one submit and at least one status check that finds it done; a 429 never helps. Round trips on 127.0.0.1 (milliseconds) are left out.',
+		'',
+		'- **Requests**: one submit and one status check per job: 2 N requests, no 429.',
+		'- **Wall** for N jobs at R per minute: the k-th submit (counting from 0) cannot leave before floor(k / R) windows have passed since the first, so the jobs fall into B = ceil(N / R) batches a window apart, and the last batch of r = N − (B − 1) · R jobs starts (B − 1) × 60 s in. The run cannot end before (B − 1) × 60 s plus the r-th shortest job duration. The status lane needs as many checks at the same rate, each batch one job time behind its submits, so it never binds tighter. Durations come from that run\'s simulator log (they vary ± 10 %), so each wall is divided by its own limit; the tables\' limit column shows it for nominal durations: 20 jobs of 5 s at 10/min → 60 + 5 = **65 s**; at 60/min (R ≥ N) → the longest job, ≈ **5 s**. Unconstrained rate: the longest job.',
+		'- **Answers** of N executions started at once: the k-th answer (from 0, in order of arrival) needs k + 1 finished jobs, and only R submits fit in each window: floor(k / R) × 60 s + the job time. At 10/min, 10 executions can answer at ≈ 5 s and the other 10 at ≈ 65 s, so at most 10 of 20 answer within 2 × job time (10 s); at 60/min all 20 can.',
+		'- **Status checks per job**: 1 (one check, sent when the job is done); **detection lag**: 0.',
+	].join('\n');
 }
 
 const DATA_MARKER = '<!-- bench-data -->';
 
 export function markdownDocument(data: BenchData, partOrder: readonly PartName[]): string {
-	const sections = partOrder.map((part) => section(part, data.parts[part] as PartEnvelope<typeof part> | undefined)).filter(Boolean);
+	const sections = partOrder.map((part) => section(part, data.parts[part] as PartEnvelope<typeof part> | undefined, data)).filter(Boolean);
 	return [
 		'# Benchmarks',
 		'',
 		'Figures from `npm run bench` (scripts/bench.ts, scripts/bench/) run against the project\'s Bria simulator on 127.0.0.1. This file is generated: the next run overwrites it.',
 		'',
-		'- Run a part alone: `npm run bench -- concurrency lag ratelimit cpu memory` (any subset; or `BENCH_PARTS=lag npm run bench`). Parts not run keep their previous figures; each part says when it was measured.',
+		'- Run a part alone: `npm run bench -- burst` (any subset of concurrency lag ratelimit cpu memory burst; or `BENCH_PARTS=lag npm run bench`), or one variant of a rate-bound part: `npm run bench -- burst:plan-10 ratelimit:learn lag:10s` (burst: plan-10 learn-10 plan-60 learn-60; ratelimit: plan learn; lag: 2s 10s 30s). Parts and variants not run keep their previous figures; each part says when it was measured.',
 		'- `BENCH_FULL=1 npm run bench` also runs 50 items sequentially for real instead of extrapolating them: the concurrency part then takes about 4 minutes instead of under 2 (the whole run about 1 to 2 minutes more).',
-		'- Every part runs in its own process, with the simulator in a separate child process. The rate-limit part (several minutes, mostly waiting) runs alongside the others.',
+		'- Every part runs in its own process, with the simulator in a separate child process. The rate-bound parts (lag, ratelimit, burst: minutes of mostly waiting, bounded by the rate, not the CPU) run every variant in its own fresh process, all side by side and alongside the CPU-bound parts, which run one after another: the whole run takes about as long as its slowest rate-bound variant (today\'s burst without a plan, a few minutes). A fresh process per variant is also what clears the node\'s module-level state (its organization budget and the job durations it learned): nothing measured in one variant helps another.',
+		'- Figures measured on a build that paces per execution (before issue 8) are kept as **today\'s** beside the new ones; a run files its figures by itself, from whether the credential has the `requestsPerMinute` field.',
 		'',
 		machineSection(data.run),
 		'',
 		targetSection(data),
+		'',
+		limitSection(),
 		'',
 		...sections.flatMap((text) => [text as string, '']),
 		'## Raw data',

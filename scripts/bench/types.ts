@@ -1,8 +1,29 @@
 /** Shapes shared by the benchmark's orchestrator, its part workers and the simulator child process. */
 import type { JobPlan, Route, SimOptions } from '../../test/simulator/BriaSimulator';
 
-export const PART_NAMES = ['concurrency', 'lag', 'ratelimit', 'cpu', 'memory'] as const;
+export const PART_NAMES = ['concurrency', 'lag', 'ratelimit', 'cpu', 'memory', 'burst'] as const;
 export type PartName = (typeof PART_NAMES)[number];
+
+/** Parts bound by Bria's rate or by waiting, not by CPU: their variants run side by side, each in a fresh process. */
+export const RATE_BOUND_PARTS = ['lag', 'ratelimit', 'burst'] as const;
+export type RateBoundPart = (typeof RATE_BOUND_PARTS)[number];
+
+/**
+ * How the measured build paces requests: 'execution' (before issue 8: one pacer per execution,
+ * the plan only as the node option) or 'organization' (one budget per organization and process,
+ * the plan on the credential). Figures of 'execution' builds stay in the report as today's.
+ */
+export type Pacing = 'execution' | 'organization';
+
+/** Where a run states the organization's plan (requests per minute per endpoint). */
+export type PlanPlace = 'credential' | 'node option' | 'none';
+
+/** Which build measured a rate-bound part's figures. */
+export interface BuildStamp {
+	pacing: Pacing;
+	/** Short git commit, "+ uncommitted node changes" when nodes/ or credentials/ differed from it. */
+	commit: string;
+}
 
 // ---------- simulator child process (IPC) ----------
 
@@ -59,6 +80,11 @@ export interface ConcurrencyResult {
 
 export interface LagRow {
 	jobMs: number;
+	/**
+	 * 'first run': the process had learned nothing yet; 'learned': the same jobs again, right
+	 * after a first run in the same process. Absent in figures from before the warm-up.
+	 */
+	phase?: 'first run' | 'learned';
 	jobs: number;
 	/** Job durations were spread evenly over jobMs ± spreadMs / 2. */
 	spreadMs: number;
@@ -76,7 +102,7 @@ export interface LagRow {
 	gapMaxMs: number;
 }
 
-export interface LagResult {
+export interface LagResult extends Partial<BuildStamp> {
 	concurrency: number;
 	rows: LagRow[];
 }
@@ -84,6 +110,10 @@ export interface LagResult {
 export interface RateLimitRow {
 	variant: string;
 	options: Record<string, unknown>;
+	/** Absent in figures from before the plan could sit on the credential. */
+	plan?: PlanPlace;
+	/** The durations the simulator drew (jitter included): the physical limit is computed from them. */
+	durationsMs?: number[];
 	items: number;
 	failed: number;
 	wallMs: number;
@@ -100,10 +130,41 @@ export interface RateLimitRow {
 	errors: string[];
 }
 
-export interface RateLimitResult {
+export interface RateLimitResult extends Partial<BuildStamp> {
 	limitPerMinute: number;
 	jobMs: number;
+	/** Durations varied by ± this (absent: they did not vary). */
+	jitterMs?: number;
 	rows: RateLimitRow[];
+}
+
+/** One variant of the burst: N single-item executions started at once. */
+export interface BurstRow {
+	variant: string;
+	perMinute: number;
+	plan: PlanPlace;
+	executions: number;
+	failed: number;
+	wallMs: number;
+	/** When each execution's answer came, from the common start, sorted. */
+	answersMs: number[];
+	/** The durations the simulator drew (jitter included). */
+	durationsMs: number[];
+	cancelled: boolean;
+	requests: number;
+	throttled: number;
+	submits: number;
+	submits429: number;
+	statusCalls: number;
+	status429: number;
+	throttleBursts: Array<{ atS: number; route: string; count: number }>;
+	errors: string[];
+}
+
+export interface BurstResult extends BuildStamp {
+	jobMs: number;
+	jitterMs: number;
+	rows: BurstRow[];
 }
 
 /**
@@ -169,6 +230,7 @@ export interface PartResults {
 	concurrency: ConcurrencyResult;
 	lag: LagResult;
 	ratelimit: RateLimitResult;
+	burst: BurstResult;
 	cpu: CpuResult;
 	memory: MemoryResult;
 }

@@ -1,11 +1,14 @@
 /**
- * Entry of one benchmark part, run in its own process by bench.ts (`worker.js <part>`), so parts
- * never share CPU accounting, heap or RSS. Sends its PartEnvelope over IPC and exits.
+ * Entry of one benchmark part, run in its own process by bench.ts (`worker.js <part> [variant]`),
+ * so parts never share CPU accounting, heap or RSS, and every variant of a rate-bound part starts
+ * with the node's module-level state (its budget, what it learned) fresh. Sends its PartEnvelope
+ * over IPC and exits.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
+import { measureBurst } from './burst';
 import { measureConcurrency } from './concurrency';
 import { measureCpu } from './cpu';
 import { measureLag } from './lag';
@@ -14,16 +17,18 @@ import { measureRateLimit } from './rateLimit';
 import { PART_NAMES } from './types';
 import type { PartEnvelope, PartName, PartResults, WorkerMessage } from './types';
 
-const MEASURE: { [P in PartName]: () => Promise<PartResults[P]> } = {
+const MEASURE: { [P in PartName]: (variant: string) => Promise<PartResults[P]> } = {
 	concurrency: () => measureConcurrency(process.env.BENCH_FULL === '1'),
 	lag: measureLag,
 	ratelimit: measureRateLimit,
+	burst: measureBurst,
 	cpu: measureCpu,
 	memory: measureMemory,
 };
 
 async function main(): Promise<void> {
 	const part = process.argv[2] as PartName;
+	const variant = process.argv[3] ?? '';
 	if (!PART_NAMES.includes(part)) throw new Error(`unknown part "${part}"`);
 	// n8n's binary-data service wants a user folder: a private one, removed afterwards.
 	const userFolder = mkdtempSync(path.join(tmpdir(), 'bria-bench-'));
@@ -33,7 +38,7 @@ async function main(): Promise<void> {
 	const started = Date.now();
 	const envelope: PartEnvelope = { part, measuredAt: new Date(started).toISOString(), durationMs: 0 };
 	try {
-		envelope.result = await MEASURE[part]();
+		envelope.result = await MEASURE[part](variant);
 	} catch (error) {
 		envelope.error = (error as Error)?.stack ?? String(error);
 	} finally {
