@@ -31,6 +31,15 @@ export class BriaApi implements ICredentialType {
 			default: 'https://engine.prod.bria-api.com',
 			description: 'Bria API host. Change it only to go through a proxy or to a Bria-compatible test server.',
 		},
+		{
+			displayName: 'Requests per Minute (Plan)',
+			name: 'requestsPerMinute',
+			type: 'number',
+			default: 0,
+			typeOptions: { minValue: 0, numberPrecision: 0 },
+			description:
+				'Your organization\'s rate limit per endpoint: 10 on Free, 60 on Pay-as-you-go, your number on Enterprise. Every workflow using this credential in this n8n process shares it, so none gets a 429. With N queue-mode workers, enter the limit divided by N. 0 = unknown: learned from Bria\'s 429 answers.',
+		},
 	];
 
 	// Bria wants the raw token in a header literally named `api_token` (no "Bearer").

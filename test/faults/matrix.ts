@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { BriaTailored } from '../../nodes/BriaTailored/BriaTailored.node';
+import { resetBudgets } from '../../nodes/BriaTailored/scheduler/Pacer';
 import type { BriaCredential, RunResult } from '../harness/runNode';
 import { runBriaNode } from '../harness/runNode';
 import { BriaSimulator } from '../simulator/BriaSimulator';
@@ -148,6 +149,8 @@ export function faultSuite(file: string, options: SimOptions = {}) {
 	});
 	beforeEach(() => {
 		sim?.reset();
+		// Each case starts from a fresh process's rate budget: nothing learned by an earlier case.
+		resetBudgets();
 		if (sim) Object.assign(sim.options, SIM_DEFAULTS, options);
 	});
 	afterAll(async () => {

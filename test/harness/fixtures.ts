@@ -1,5 +1,6 @@
 import type { INodeParameters } from 'n8n-workflow';
 
+import { resetBudgets } from '../../nodes/BriaTailored/scheduler/Pacer';
 import { BriaSimulator } from '../simulator/BriaSimulator';
 import type { SimOptions } from '../simulator/BriaSimulator';
 import type { BriaCredential } from './runNode';
@@ -13,7 +14,11 @@ export function useSimulator(options: SimOptions = {}) {
 	beforeAll(async () => {
 		sim = await BriaSimulator.start({ token: TOKEN, jobMs: 200, ...options });
 	});
-	beforeEach(() => sim?.reset());
+	beforeEach(() => {
+		sim?.reset();
+		// Each test starts from a fresh process's rate budget: nothing learned by an earlier test.
+		resetBudgets();
+	});
 	afterAll(async () => {
 		await sim?.stop();
 	});

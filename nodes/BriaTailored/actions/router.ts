@@ -2,6 +2,7 @@ import type { IDataObject, IExecuteFunctions, INode, INodeExecutionData } from '
 import { NodeOperationError } from 'n8n-workflow';
 
 import { JobScheduler } from '../scheduler/JobScheduler';
+import { credentialBudget } from '../scheduler/Pacer';
 import { getBaseUrl } from '../transport';
 import { findOperation } from './operations';
 import { batchSettings } from './shared/parameters';
@@ -34,13 +35,16 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 
 	// Node-wide settings (credential base URL, concurrency, rate cap) fail every item alike.
 	const setup = await Promise.resolve()
-		.then(async () => ({ baseUrl: await getBaseUrl(this), settings: batchSettings(this) }))
+		.then(async () => {
+			const baseUrl = await getBaseUrl(this);
+			return { baseUrl, settings: batchSettings(this), budget: await credentialBudget(this, baseUrl) };
+		})
 		.catch((error: Error) => error);
 	if (setup instanceof Error) {
 		if (!continueOnFail) throw setup;
 		return [items.map((_, itemIndex) => errorItem(this.getNode(), setup, itemIndex))];
 	}
-	const scheduler = new JobScheduler(this, setup.baseUrl, setup.settings);
+	const scheduler = new JobScheduler(this, setup.baseUrl, setup.settings, setup.budget);
 	const workflowLimit = workflowTimeout(this);
 	const outcomes = await scheduler.forEach(
 		items.length,

@@ -3,8 +3,9 @@ import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import type { JobSpec } from '../actions/types';
 import type { BriaResponse } from '../transport';
-import { apiError, briaErrorText, pause, retryAfterMs, sendToBria } from '../transport';
-import { Pacer } from './Pacer';
+import { apiError, briaErrorText, CancelledError, retryAfterMs, sendToBria } from '../transport';
+import type { Endpoint, Lane, OrganizationBudget, Turn } from './Pacer';
+import { budgetNow, Party } from './Pacer';
 
 /*
  * The one place that submits Bria jobs and waits for them, for all items of one execution.
@@ -48,8 +49,32 @@ export interface JobState extends IDataObject {
 	status: string;
 }
 
+/** Under a tight known limit, a kind of job never seen done is first checked this far in. */
+export const SCARCE_UNLEARNED_FIRST_CHECK_MS = 8_000;
+
+/** Thrown for an item whose submit was never sent because another item failed first. */
+class SubmitStopped extends Error {}
+
+/** The Bria endpoint (and so the rate-limit lane) of a submit path. */
+export function submitEndpoint(path: string): Endpoint {
+	return path.includes('structured_prompt') ? 'structuredPromptSubmit' : 'imageSubmit';
+}
+
+/** What makes jobs take as long as each other: the endpoint, the model and the steps. */
+function jobKind(job: JobSpec): string | undefined {
+	if (!job.submit) return undefined;
+	const body = job.submit.body;
+	return [submitEndpoint(job.submit.path), body.tailored_model_id ?? '', body.steps_num ?? ''].join('|');
+}
+
 export class JobScheduler {
-	private readonly pacer: Pacer;
+	/** This node run's place in the organization's budget (its fair share, its own cap). */
+	private readonly party: Party;
+
+	/** Fires at the first failure without Continue On Fail: no submit is sent after it. */
+	private readonly stopSubmits = new AbortController();
+
+	private readonly submitSignal: AbortSignal;
 
 	private readonly node: INode;
 
@@ -62,16 +87,19 @@ export class JobScheduler {
 		private readonly ctx: IExecuteFunctions,
 		private readonly baseUrl: string,
 		private readonly settings: { concurrency: number; requestsPerMinute: number },
+		private readonly budget: OrganizationBudget,
 	) {
 		this.node = ctx.getNode();
 		this.signal = ctx.getExecutionCancelSignal?.();
-		this.pacer = new Pacer(settings.requestsPerMinute, this.signal);
+		this.party = new Party(settings.requestsPerMinute, this.node.name);
+		this.submitSignal = this.signal ? AbortSignal.any([this.signal, this.stopSubmits.signal]) : this.stopSubmits.signal;
 	}
 
 	/**
 	 * Runs `task` for item indexes 0…count-1, at most `concurrency` at once. Results keep input
-	 * order. With `stopOnError`, no new item starts after a failure; started ones finish (their
-	 * jobs are paid for) and items never started have no result.
+	 * order. With `stopOnError`, no submit is sent after a failure (items not started, waiting for
+	 * a turn or waiting to resubmit after a 429 alike); jobs already submitted finish (they are
+	 * paid for) and items whose submit was never sent have no result.
 	 */
 	async forEach<T>(
 		count: number,
@@ -87,7 +115,9 @@ export class JobScheduler {
 				try {
 					results[itemIndex] = { value: await task(itemIndex) };
 				} catch (error) {
+					if (error instanceof SubmitStopped) continue;
 					failed = true;
+					if (stopOnError) this.stopSubmits.abort();
 					results[itemIndex] = { error: error as Error };
 				}
 			}
@@ -116,21 +146,23 @@ export class JobScheduler {
 		}
 		if (!requestId) throw new NodeOperationError(this.node, 'No request ID to check', { itemIndex });
 		this.requestIds.set(itemIndex, requestId);
-		return await this.waitFor(requestId, itemIndex, deadline, !job.waitForCompletion, limit);
+		return await this.waitFor(requestId, itemIndex, deadline, !job.waitForCompletion, limit, jobKind(job));
 	}
 
 	private async submit(job: JobSpec, itemIndex: number, deadline: number): Promise<JobState> {
 		const action = 'submitting the job';
+		const lane = this.budget.lane(submitEndpoint(job.submit!.path));
 		for (let throttled = 0; ; throttled++) {
-			const turn = await this.pacer.acquire('submit', deadline);
-			const remaining = deadline - Date.now();
-			if (!turn || remaining <= 0) {
+			const turn = await this.turn(lane, { deadline, signal: this.submitSignal });
+			if (!turn) {
 				throw new NodeOperationError(this.node, 'No turn to submit the job within the max wait time', {
 					itemIndex,
 					description: `${throttled ? `Bria answered 429 (rate limit) ${throttled} time(s). ` : ''}Bria's rate limit or this node's Requests per Minute cap left no turn in time; no job was started for this item. Raise Max Wait Time, lower Concurrency or set Requests per Minute.`,
 				});
 			}
-			const response = await this.send('POST', job.submit!.path, itemIndex, Math.min(SUBMIT_TIMEOUT_MS, remaining), job.submit!.body);
+			// The answer is the only handle on a paid job: it gets its own budget, not what is left
+			// of Max Wait Time (that bounds the wait for the job, which starts after this answer).
+			const response = await this.sendWithTurn(turn, 'POST', job.submit!.path, itemIndex, SUBMIT_TIMEOUT_MS, job.submit!.body);
 			if (response.networkError) {
 				// The request may have reached Bria: repeating it could start (and bill) a second job.
 				throw new NodeApiError(this.node, { message: response.networkError } as JsonObject, {
@@ -141,14 +173,13 @@ export class JobScheduler {
 				});
 			}
 			if (response.statusCode === 429) {
-				const wait = this.pacer.throttled('submit', retryAfterMs(response));
-				if (Date.now() + wait < deadline) continue;
+				const wait = turn.throttled(retryAfterMs(response));
+				if (budgetNow() + wait < deadline) continue;
 				throw apiError(this.node, response, { itemIndex, action: `${action}; gave up: the rate limit lasts past the max wait time` });
 			}
 			if (response.statusCode !== 200 && response.statusCode !== 202) {
 				throw apiError(this.node, response, { itemIndex, action });
 			}
-			this.pacer.succeeded('submit');
 			const body = asObject(response.body);
 			const requestId = typeof body?.request_id === 'string' || typeof body?.request_id === 'number' ? String(body.request_id) : '';
 			// A 200 carries the finished result (sync); a 202 the request_id to follow.
@@ -178,62 +209,129 @@ export class JobScheduler {
 		deadline: number,
 		checkOnce: boolean,
 		limit: string,
+		/** Kind of a job just submitted (its duration is learned); undefined when resuming one. */
+		kind?: string,
 	): Promise<JobState> {
 		const path = `/v2/status/${encodeURIComponent(requestId)}`;
-		const started = Date.now();
-		let nextCheckAt = checkOnce ? started : started + pollDelayMs(0);
+		const lane = this.budget.lane('status');
+		const durations = this.budget.durations;
+		const started = budgetNow();
+		// A resumed job may have finished long ago: check it at once, then follow the schedule.
+		const firstCheck = checkOnce || kind === undefined ? { at: started, learned: false } : this.firstCheck(lane, kind, started);
+		let nextCheckAt = firstCheck.at;
+		let checks = 0;
+		let runningAt = 0;
 		let failures = 0;
 		let lastProblem = '';
-		for (;;) {
-			// One last check exactly at the deadline rather than giving up early, whether the job
-			// was still running or the last check failed.
-			if (nextCheckAt > deadline && deadline - Date.now() > 250) nextCheckAt = deadline;
-			if (nextCheckAt > deadline) {
-				throw this.timeout(requestId, itemIndex, limit, lastProblem);
-			}
-			await pause(nextCheckAt - Date.now(), this.signal);
-			if (!(await this.pacer.acquire('status', deadline))) {
-				// Bria's rate limit (Retry-After) or the cap leaves no turn before the deadline.
-				const problem = lastProblem || 'Bria\'s rate limit left no turn to check before the max wait time';
-				if (checkOnce) throw new NodeOperationError(this.node, `Could not check request ${requestId}: ${problem}`, { itemIndex });
-				throw this.timeout(requestId, itemIndex, limit, problem);
-			}
-			const sentAt = Date.now();
-			const response = await this.send('GET', path, itemIndex, Math.max(1_000, Math.min(STATUS_TIMEOUT_MS, deadline - sentAt)));
-			let retryAfter: number | undefined;
-			if (response.networkError) {
-				lastProblem = `the last status check failed: ${response.networkError}`;
-			} else {
-				const code = response.statusCode;
-				const body = asObject(response.body);
-				if (code === 429) {
-					retryAfter = this.pacer.throttled('status', retryAfterMs(response));
-					lastProblem = 'Bria\'s rate limit (429) on status checks';
-				} else if (code >= 500) {
-					lastProblem = `the status service answered HTTP ${code}`;
-				} else if (code !== 200) {
-					throw apiError(this.node, response, { itemIndex, requestId, action: 'checking the job status' });
-				} else if (!body || typeof body.status !== 'string') {
-					lastProblem = `the status answer was not understood: ${preview(response.body)}`;
-				} else {
-					this.pacer.succeeded('status');
-					const state: JobState = { ...body, request_id: String(body.request_id ?? requestId), status: body.status };
-					if (state.status === 'COMPLETED') return state;
-					if (state.status === 'ERROR' || state.status === 'UNKNOWN') throw this.jobFailed(state, itemIndex);
-					if (checkOnce) return { ...state, status_url: `${this.baseUrl}${path}` };
-					failures = 0;
-					lastProblem = `Bria last reported ${state.status}`;
-					// Timed from when this check was sent, so the request's own round trip does not
-					// stretch the schedule (and the 2 s detection promise) on a slow link.
-					nextCheckAt = Math.max(sentAt + pollDelayMs(sentAt - started), Date.now() + MIN_GAP_AFTER_ANSWER_MS);
-					continue;
+		lane.activeJobs++;
+		try {
+			for (;;) {
+				// One last check exactly at the deadline rather than giving up early, whether the job
+				// was still running or the last check failed.
+				if (nextCheckAt > deadline && deadline - budgetNow() > 250) nextCheckAt = deadline;
+				if (nextCheckAt > deadline) {
+					throw this.timeout(requestId, itemIndex, limit, lastProblem);
 				}
+				const turn = await this.turn(lane, { dueAt: nextCheckAt, deadline, signal: this.signal });
+				if (!turn) {
+					// Bria's rate limit (Retry-After) or the cap leaves no turn before the deadline.
+					const problem = lastProblem || 'Bria\'s rate limit left no turn to check before the max wait time';
+					if (checkOnce) throw new NodeOperationError(this.node, `Could not check request ${requestId}: ${problem}`, { itemIndex });
+					throw this.timeout(requestId, itemIndex, limit, problem);
+				}
+				const sentAt = budgetNow();
+				checks++;
+				const response = await this.sendWithTurn(turn, 'GET', path, itemIndex, Math.max(1_000, Math.min(STATUS_TIMEOUT_MS, deadline - sentAt)));
+				let retryAfter: number | undefined;
+				if (response.networkError) {
+					lastProblem = `the last status check failed: ${response.networkError}`;
+				} else {
+					const code = response.statusCode;
+					const body = asObject(response.body);
+					if (code === 429) {
+						retryAfter = turn.throttled(retryAfterMs(response));
+						lastProblem = 'Bria\'s rate limit (429) on status checks';
+					} else if (code >= 500) {
+						lastProblem = `the status service answered HTTP ${code}`;
+					} else if (code !== 200) {
+						throw apiError(this.node, response, { itemIndex, requestId, action: 'checking the job status' });
+					} else if (!body || typeof body.status !== 'string') {
+						lastProblem = `the status answer was not understood: ${preview(response.body)}`;
+					} else {
+						const state: JobState = { ...body, request_id: String(body.request_id ?? requestId), status: body.status };
+						if (state.status === 'COMPLETED') {
+							if (kind !== undefined) {
+								durations.learn(kind, {
+									runningAtMs: runningAt,
+									doneAtMs: sentAt - started,
+									firstCheckWasLearned: firstCheck.learned,
+									doneAtFirstCheck: checks === 1,
+								});
+							}
+							return state;
+						}
+						if (state.status === 'ERROR' || state.status === 'UNKNOWN') throw this.jobFailed(state, itemIndex);
+						if (checkOnce) return { ...state, status_url: `${this.baseUrl}${path}` };
+						failures = 0;
+						runningAt = sentAt - started;
+						lastProblem = `Bria last reported ${state.status}`;
+						// Timed from when this check was sent, so the request's own round trip does not
+						// stretch the schedule (and the 2 s detection promise) on a slow link. When checks
+						// are scarce, no job is checked more often than its share of the lane.
+						const gap = Math.max(pollDelayMs(sentAt - started), lane.scarce() ? lane.shareMs() : 0);
+						nextCheckAt = Math.max(sentAt + gap, budgetNow() + MIN_GAP_AFTER_ANSWER_MS);
+						continue;
+					}
+				}
+				failures++;
+				if (checkOnce) {
+					throw new NodeOperationError(this.node, `Could not check request ${requestId}: ${lastProblem}`, { itemIndex });
+				}
+				nextCheckAt = budgetNow() + Math.max(retryAfter ?? 0, failureBackoffMs(failures));
 			}
-			failures++;
-			if (checkOnce) {
-				throw new NodeOperationError(this.node, `Could not check request ${requestId}: ${lastProblem}`, { itemIndex });
-			}
-			nextCheckAt = Date.now() + Math.max(retryAfter ?? 0, failureBackoffMs(failures));
+		} finally {
+			lane.activeJobs--;
+		}
+	}
+
+	/**
+	 * When to check a job just submitted first. Learned kinds: where about a third of them are
+	 * done (checks plentiful) or where all have been seen done (checks scarce). Unlearned: 1.5 s
+	 * in, or a little later when checks are scarce, so the few there are find jobs done.
+	 */
+	private firstCheck(lane: Lane, kind: string, started: number): { at: number; learned: boolean } {
+		const scarce = lane.scarce();
+		const learned = scarce ? this.budget.durations.surelyDoneMs(kind) : this.budget.durations.firstCheckMs(kind);
+		if (learned !== undefined) return { at: started + learned, learned: !scarce };
+		return { at: started + (scarce ? SCARCE_UNLEARNED_FIRST_CHECK_MS : pollDelayMs(0)), learned: false };
+	}
+
+	/** A turn on `lane`; a stopped batch's submit becomes SubmitStopped (never sent, no result). */
+	private async turn(lane: Lane, request: { dueAt?: number; deadline: number; signal?: AbortSignal }): Promise<Turn | undefined> {
+		try {
+			return await lane.acquire({ party: this.party, ...request });
+		} catch (error) {
+			if (error instanceof CancelledError && this.stopSubmits.signal.aborted && !this.signal?.aborted) throw new SubmitStopped();
+			throw error;
+		}
+	}
+
+	/** Sends on a granted turn and tells the lane how it went (429s are told by the caller). */
+	private async sendWithTurn(
+		turn: Turn,
+		method: 'GET' | 'POST',
+		path: string,
+		itemIndex: number,
+		timeoutMs: number,
+		body?: IDataObject,
+	): Promise<BriaResponse> {
+		let response: BriaResponse | undefined;
+		try {
+			response = await this.send(method, path, itemIndex, timeoutMs, body);
+			return response;
+		} finally {
+			if (!response || response.networkError) turn.unanswered();
+			else if (response.statusCode !== 429) turn.answered();
 		}
 	}
 

@@ -118,14 +118,20 @@ describe('waiting for jobs', () => {
 		}
 	});
 
-	test('a requests-per-minute cap spaces every request the node sends', async () => {
+	test('the node\'s Requests per Minute caps its own requests per endpoint per minute; an item with no turn in time is not sent', async () => {
 		const result = await runBriaNode({
 			credentials: bria.credentials,
 			items: Array.from({ length: 3 }, () => ({ json: {} })),
-			parameters: generate({ concurrency: 3, requestsPerMinute: 300 }),
+			parameters: generate({ concurrency: 3, requestsPerMinute: 2, maxWaitTime: 5 }),
+			continueOnFail: true,
 		});
-		expect(result.items).toHaveLength(3);
-		const times = bria.sim.log.filter((entry) => entry.host === 'api').map((entry) => entry.at);
-		for (let i = 1; i < times.length; i++) expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(190);
+		expect(result.items.map((item) => item.json.status ?? item.json.error)).toEqual([
+			'COMPLETED',
+			'COMPLETED',
+			'No turn to submit the job within the max wait time',
+		]);
+		expect(bria.sim.submits()).toHaveLength(2);
+		// Refused at once (the next turn is a minute away), not after waiting out Max Wait Time.
+		expect(result.durationMs).toBeLessThan(5_000);
 	});
 });

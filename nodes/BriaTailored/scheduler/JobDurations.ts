@@ -1,0 +1,70 @@
+/*
+ * How long Bria's jobs take, learned in this process per kind of job (endpoint, model and the
+ * parameters that change the time, such as steps_num), so status checks go where they pay:
+ * - checks plentiful: the first check lands where about a third of such jobs are done, then the
+ *   usual 2 s cadence; a job of any length then costs about two checks and is noticed within 2 s;
+ * - checks scarce: the first check waits until such jobs have all been seen done, so it is
+ *   almost never spent on a job still running.
+ * The first-check moment is tracked from a fact the node observes exactly — was the job done at
+ * its first check? — moving earlier when it was and later when it was not, until the share of
+ * jobs done at the first check settles at FIRST_CHECK_DONE_SHARE.
+ */
+
+const FIRST_CHECK_DONE_SHARE = 0.35;
+const MIN_FIRST_CHECK_MS = 250;
+const SAMPLES_KEPT = 20;
+const CLOSE_BRACKET_MS = 2_500;
+
+export interface DurationSample {
+	/** Last check (ms after the submit was answered) that found the job still running; 0 if none. */
+	runningAtMs: number;
+	/** The check that found it done. */
+	doneAtMs: number;
+	/** The first check was placed by `firstCheckMs` (so its outcome says where the quantile is). */
+	firstCheckWasLearned: boolean;
+	/** The job was done at its first check. */
+	doneAtFirstCheck: boolean;
+}
+
+interface Learned {
+	firstCheckMs: number;
+	samples: DurationSample[];
+}
+
+export class JobDurations {
+	private readonly byKind = new Map<string, Learned>();
+
+	/** When to check a job of this kind first when checks are plentiful; undefined until learned. */
+	firstCheckMs(kind: string): number | undefined {
+		return this.byKind.get(kind)?.firstCheckMs;
+	}
+
+	/**
+	 * When to check first when checks are scarce: just past the longest such job seen. Taken from
+	 * checks that bracket the finish closely; a check delayed by the rate limit only says "done by then".
+	 */
+	surelyDoneMs(kind: string): number | undefined {
+		const learned = this.byKind.get(kind);
+		if (!learned) return undefined;
+		const bracketed = learned.samples.filter((sample) => sample.runningAtMs > 0 && sample.doneAtMs - sample.runningAtMs <= CLOSE_BRACKET_MS);
+		if (!bracketed.length) return Math.min(...learned.samples.map((sample) => sample.doneAtMs));
+		return Math.max(...bracketed.map((sample) => sample.doneAtMs));
+	}
+
+	learn(kind: string, sample: DurationSample): void {
+		const learned = this.byKind.get(kind);
+		if (!learned) {
+			// One job tells little: start a quarter into the interval where it finished, then track.
+			const start = sample.runningAtMs + 0.25 * (sample.doneAtMs - sample.runningAtMs);
+			this.byKind.set(kind, { firstCheckMs: Math.max(MIN_FIRST_CHECK_MS, start), samples: [sample] });
+			return;
+		}
+		learned.samples.push(sample);
+		if (learned.samples.length > SAMPLES_KEPT) learned.samples.shift();
+		if (!sample.firstCheckWasLearned) return;
+		// A step a few per cent of the duration: fine enough for 2 s jobs, quick enough for 5 min ones.
+		const step = 100 + 0.03 * learned.firstCheckMs;
+		const move = sample.doneAtFirstCheck ? -(1 - FIRST_CHECK_DONE_SHARE) * step : FIRST_CHECK_DONE_SHARE * step;
+		learned.firstCheckMs = Math.max(MIN_FIRST_CHECK_MS, learned.firstCheckMs + move);
+	}
+}
