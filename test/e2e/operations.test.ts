@@ -127,7 +127,7 @@ test('image from a text prompt: every option reaches Bria under its own name; PN
 	});
 	expect(item.pairedItem).toEqual({ item: 0 });
 	const png = pngOf(run, item, 'image');
-	expect([png.width, png.height]).toEqual([64, 36]); // 16:9
+	expect([png.width, png.height]).toEqual([1024, 576]); // 16:9
 
 	const [submit, second] = acceptedSubmits(sim, 'submitImage');
 	expect(submit.path).toBe('/v2/image/generate/tailored');
@@ -214,7 +214,7 @@ test('structured prompt refine from JSON text, and recreate from JSON typed into
 	expect(JSON.parse(body(imageSubmit).structured_prompt as string)).toEqual(LITERAL_SP);
 	expect(recreated.json).toMatchObject({ status: 'COMPLETED', seed: 1234, structured_prompt: LITERAL_SP });
 	const png = pngOf(run, recreated);
-	expect([png.width, png.height]).toEqual([36, 64]); // 9:16
+	expect([png.width, png.height]).toEqual([576, 1024]); // 9:16
 });
 
 test('Wait for Completion off returns the request id at once; Request → Get Status fetches the result later', async () => {

@@ -95,7 +95,7 @@ test('a CMS event gets the generated image back in the HTTP response (example: C
 	// The node downloaded the image too (for the email attachment), and the URL it returned works.
 	expect(requestsTo(sim, 'image').map((entry) => entry.requestId)).toEqual([answer.request_id]);
 	const image = await request(answer.image_url as string);
-	expect(pngDimensions(Buffer.from(await image.body.arrayBuffer()))).toEqual({ width: 64, height: 36 });
+	expect(pngDimensions(Buffer.from(await image.body.arrayBuffer()))).toEqual({ width: 1024, height: 576 });
 	expectTokenOnlyOnApiHost(sim);
 });
 
@@ -117,7 +117,7 @@ test('a webhook can answer with the PNG itself (Respond to Webhook → binary)',
 	const response = await postJson('/webhook/bria-e2e-image', { prompt: 'A teal teapot' });
 	expect(response.status).toBe(200);
 	expect(String(response.headers['content-type'])).toMatch(/^image\/png/);
-	expect(pngDimensions(response.bytes)).toEqual({ width: 64, height: 43 }); // 3:2
+	expect(pngDimensions(response.bytes)).toEqual({ width: 1024, height: 683 }); // 3:2
 
 	const [submit] = acceptedSubmits(sim, 'submitImage');
 	expect(body(submit)).toMatchObject({ tailored_model_id: '106', prompt: 'A teal teapot', aspect_ratio: '3:2' });

@@ -63,7 +63,7 @@ describe('result image faults', () => {
 		},
 		async ({ error, items, sim }) => {
 			expect(error).toBeUndefined();
-			expect(pngDimensions(await binaryBuffer(items[0]))).toEqual({ width: 64, height: 64 });
+			expect(pngDimensions(await binaryBuffer(items[0]))).toEqual({ width: 1024, height: 1024 });
 			expect(items[0].binary?.data.mimeType).toBe('image/png');
 			expect(sim.requests('image')).toHaveLength(1);
 		},

@@ -59,7 +59,7 @@ describe('simulator fault kinds', () => {
 		const bytes = Buffer.from(await res.arrayBuffer());
 		expect(headersAt - started).toBeLessThan(300);
 		expect(Date.now() - started).toBeGreaterThanOrEqual(550);
-		expect(pngDimensions(bytes)).toEqual({ width: 64, height: 64 });
+		expect(pngDimensions(bytes)).toEqual({ width: 1024, height: 1024 });
 	});
 
 	test('truncate sends the headers and half the body, then drops the connection', async () => {

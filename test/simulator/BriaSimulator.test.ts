@@ -96,7 +96,7 @@ describe('async flow', () => {
 		const img = await download(done.result.image_url);
 		expect(img.status).toBe(200);
 		expect(img.type).toBe('image/png');
-		expect(pngDimensions(img.bytes)).toEqual({ width: 64, height: 36 });
+		expect(pngDimensions(img.bytes)).toEqual({ width: 1024, height: 576 });
 
 		// The images host is a different origin and never sees the token.
 		const imageHits = sim.requests('image');

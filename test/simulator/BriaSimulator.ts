@@ -11,6 +11,8 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { deflateSync } from 'node:zlib';
 
+import { pictureSize, renderPicture } from './picture';
+
 export interface SimModel {
 	id: number;
 	name: string;
@@ -111,9 +113,10 @@ export interface SimOptions {
 	models?: SimModel[];
 	imageMimeType?: string;
 	/**
-	 * Minimum size of each result PNG in bytes (default 0: a small plain PNG). Larger images are
-	 * padded with a private ancillary chunk of pseudo-random (incompressible) bytes, which image
-	 * readers skip, so downloads weigh like real results (a 1024x1024 PNG is ~1.5-2 MB).
+	 * Minimum size of each result PNG in bytes (default 0: the picture as drawn, 1024 px on the long
+	 * side and ~1.1-2 MB like real results). Smaller pictures are padded with a private ancillary
+	 * chunk of pseudo-random (incompressible) bytes, which image readers skip: for benches that
+	 * want every download to weigh a fixed amount.
 	 */
 	imageBytes?: number;
 	/** Fixed ports (default 0 = random), used by the CLI. */
@@ -146,7 +149,8 @@ export interface SimJob {
 	/** The completed result, plan overrides applied. */
 	result: Record<string, unknown>;
 	error?: { code: number; message: string; details: string };
-	image?: { width: number; height: number; rgb: [number, number, number] };
+	/** What the result picture is drawn from (see picture.ts): recreate gives identical bytes. */
+	image?: { width: number; height: number; structuredPrompt: string; seed: number };
 	imageFaultsLeft: number;
 	downloads: number;
 }
@@ -266,13 +270,6 @@ export function pngDimensions(buf: Buffer): { width: number; height: number } | 
 	if (!buf.subarray(0, 8).equals(PNG_SIGNATURE)) return undefined;
 	if (buf.toString('ascii', 12, 16) !== 'IHDR') return undefined;
 	return { width: buf.readUInt32BE(16), height: buf.readUInt32BE(20) };
-}
-
-/** Long side 64 px, short side following the requested aspect ratio. */
-function imageSize(aspectRatio: string): { width: number; height: number } {
-	const [w, h] = aspectRatio.split(':').map(Number);
-	if (!w || !h) return { width: 64, height: 64 };
-	return w >= h ? { width: 64, height: Math.round((64 * h) / w) } : { width: Math.round((64 * w) / h), height: 64 };
 }
 
 // ---------- structured prompts ----------
@@ -762,9 +759,7 @@ export class BriaSimulator {
 		let image: SimJob['image'];
 		if (kind === 'image') {
 			result.image_url = `${this.imageBaseUrl}/results/${id}.png`;
-			// Colour from canonical structured prompt + seed: recreate gives identical bytes.
-			const h = hashOf(`${canonicalJson(sp)}|${seed}`);
-			image = { ...imageSize((b.aspect_ratio as string) ?? '1:1'), rgb: [h[0], h[1], h[2]] };
+			image = { ...pictureSize((b.aspect_ratio as string) ?? '1:1'), structuredPrompt: sp, seed };
 		}
 		for (const [key, value] of Object.entries(plan.result ?? {})) {
 			if (value === undefined) delete result[key];
@@ -819,9 +814,9 @@ export class BriaSimulator {
 				const ready = job?.image && job.outcome === 'COMPLETED' && Date.now() - job.createdAt >= job.durationMs;
 				if (!job || !job.image || !ready) return this.sendNoSuchKey(ctx, path);
 				job.downloads += 1;
-				const plain = encodePng(job.image.width, job.image.height, job.image.rgb);
-				const rgb = job.image.rgb;
-				const png = this.options.imageBytes ? padPng(plain, this.options.imageBytes, (rgb[0] << 16) | (rgb[1] << 8) | rgb[2]) : plain;
+				const { structuredPrompt, seed, width, height } = job.image;
+				const picture = renderPicture(structuredPrompt, seed, { width, height });
+				const png = this.options.imageBytes ? padPng(picture, this.options.imageBytes, seed) : picture;
 				this.sendRaw(ctx, 200, png, { 'Content-Type': this.options.imageMimeType, 'Cache-Control': 'private, max-age=259200' });
 			},
 			jobFault,
@@ -889,14 +884,6 @@ function parseLogged(raw: string): unknown {
 		return JSON.parse(raw);
 	} catch {
 		return raw;
-	}
-}
-
-function canonicalJson(text: string): string {
-	try {
-		return JSON.stringify(JSON.parse(text));
-	} catch {
-		return text;
 	}
 }
 

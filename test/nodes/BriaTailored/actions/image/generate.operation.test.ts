@@ -33,7 +33,7 @@ describe('Image → Generate', () => {
 		const binary = item.binary?.data;
 		expect(binary).toMatchObject({ mimeType: 'image/png', fileExtension: 'png', fileName: `bria-${String(item.json.request_id)}.png` });
 		const bytes = await binaryBuffer(item);
-		expect(pngDimensions(bytes)).toEqual({ width: 64, height: 64 });
+		expect(pngDimensions(bytes)).toEqual({ width: 1024, height: 1024 });
 	});
 
 	test('the token goes to the API host only: not to the image host, not into output or logs', async () => {
