@@ -68,10 +68,6 @@ const COLOURS: Record<string, Rgb> = {
 const DARKER = /\b(deep|dark|rich|night|midnight|moody)\b/;
 const LIGHTER = /\b(light|pale|soft|pastel|bright|airy)\b/;
 
-function clampByte(value: number): number {
-	return value < 0 ? 0 : value > 255 ? 255 : value;
-}
-
 function mix(a: Rgb, b: Rgb, t: number): Rgb {
 	return [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t];
 }
