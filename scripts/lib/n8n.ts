@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 
 import type { ChildProcess } from 'node:child_process';
 
@@ -250,6 +251,35 @@ export function parseRawOutput(stdout: string): RawRun | undefined {
 	return undefined;
 }
 
+// ---------- queue mode ----------
+
+/** Where a queue-mode n8n finds its queue (Redis) and its database (Postgres): see scripts/lib/services.ts. */
+export interface QueueBackends {
+	redisPort: number;
+	postgres: { port: number; database: string; user: string; password: string };
+}
+
+/**
+ * n8n's scaling mode, for every process of one instance (main, workers and CLI commands alike):
+ * executions go through the Bull queue in Redis, the database is Postgres (what n8n supports
+ * there), and binary data lives in the database, the mode n8n 2.x picks by itself in queue mode
+ * (the filesystem is not shared between processes; S3 needs a licence). Stated, not left implicit.
+ */
+export function queueModeEnv(backends: QueueBackends): Record<string, string> {
+	return {
+		EXECUTIONS_MODE: 'queue',
+		DB_TYPE: 'postgresdb',
+		DB_POSTGRESDB_HOST: '127.0.0.1',
+		DB_POSTGRESDB_PORT: String(backends.postgres.port),
+		DB_POSTGRESDB_DATABASE: backends.postgres.database,
+		DB_POSTGRESDB_USER: backends.postgres.user,
+		DB_POSTGRESDB_PASSWORD: backends.postgres.password,
+		QUEUE_BULL_REDIS_HOST: '127.0.0.1',
+		QUEUE_BULL_REDIS_PORT: String(backends.redisPort),
+		N8N_DEFAULT_BINARY_DATA_MODE: 'database',
+	};
+}
+
 // ---------- a private n8n instance ----------
 
 export interface InstanceOptions {
@@ -269,6 +299,11 @@ export interface Owner {
 	password: string;
 	firstName: string;
 	lastName: string;
+}
+
+/** A logged-in owner: the headers to send with REST calls (`/rest/...`). */
+export interface OwnerSession {
+	headers: { cookie: string; 'browser-id': string };
 }
 
 export const DEFAULT_OWNER: Owner = {
@@ -444,6 +479,40 @@ export class N8nInstance {
 		return running;
 	}
 
+	/**
+	 * `n8n worker` (queue mode: give the instance `queueModeEnv` first): resolves once the worker
+	 * is ready. Each worker gets its own task-broker port (from env()) and health-check port, so
+	 * several run beside the main on one machine. `env` is added for this worker only.
+	 */
+	async startWorker(options: { concurrency?: number; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunningN8n> {
+		const lines: string[] = [];
+		const keep = (chunk: string) => {
+			lines.push(...chunk.split('\n').filter(Boolean));
+			if (lines.length > 2_000) lines.splice(0, lines.length - 2_000);
+		};
+		const healthPort = await freePort();
+		const child = spawnManaged(this.install.n8nBin, ['worker', `--concurrency=${options.concurrency ?? 10}`], {
+			env: { ...(await this.env()), QUEUE_HEALTH_CHECK_ACTIVE: 'true', QUEUE_HEALTH_CHECK_PORT: String(healthPort), ...options.env },
+			cwd: this.userFolder,
+			onStdout: keep,
+			onStderr: keep,
+		});
+		const worker = new RunningN8n(child, `http://127.0.0.1:${healthPort}`, lines);
+		let died = false;
+		void exited(child).then(() => (died = true));
+		let ready = false;
+		try {
+			await waitFor(`n8n worker (health port ${healthPort})`, options.timeoutMs ?? 120_000, async () => {
+				if (died) throw new Error(`n8n worker exited (code ${child.exitCode}):\n${tail(lines.join('\n'))}`);
+				return lines.some((line) => line.includes('n8n worker is now ready')) ? true : undefined;
+			});
+			ready = true;
+		} finally {
+			if (!ready) await worker.stop();
+		}
+		return worker;
+	}
+
 	/** Removes the user folder (kept when asked, to inspect a failure). */
 	async dispose(): Promise<void> {
 		if (this.keep) {
@@ -476,16 +545,26 @@ export class RunningN8n {
 		return this.lines.join('\n');
 	}
 
-	/** Creates the instance owner through n8n's REST API (what the first-run setup page does). */
-	async setupOwner(owner: Owner = DEFAULT_OWNER): Promise<void> {
+	/**
+	 * Creates the instance owner through n8n's REST API (what the first-run setup page does) and
+	 * returns the owner's session. n8n binds the session cookie to the `browser-id` header sent
+	 * with it, so REST calls made with the session send both (`session.headers`).
+	 */
+	async setupOwner(owner: Owner = DEFAULT_OWNER): Promise<OwnerSession> {
+		const browserId = randomUUID();
 		const response = await fetch(`${this.baseUrl}/rest/owner/setup`, {
 			method: 'POST',
-			headers: { 'content-type': 'application/json' },
+			headers: { 'content-type': 'application/json', 'browser-id': browserId },
 			body: JSON.stringify(owner),
 			signal: AbortSignal.timeout(15_000),
 		});
 		const text = await response.text();
 		if (!response.ok) throw new Error(`owner setup failed: HTTP ${response.status} ${text.slice(0, 500)}`);
+		const cookie = response.headers
+			.getSetCookie()
+			.map((header) => header.split(';')[0])
+			.join('; ');
+		return { headers: { cookie, 'browser-id': browserId } };
 	}
 
 	/** Stops n8n and everything it started (SIGTERM, then SIGKILL after a grace period). */
