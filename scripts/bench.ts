@@ -14,6 +14,7 @@
  * the report shows them beside the figures of the organization-wide budget.
  */
 import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,7 +26,7 @@ import { RATE_LIMIT_VARIANTS } from './bench/rateLimit';
 import { consoleReport, duration, machineInfo, markdownDocument, readPreviousData } from './bench/report';
 import type { BenchData } from './bench/report';
 import { PART_NAMES, RATE_BOUND_PARTS } from './bench/types';
-import type { BuildStamp, PartEnvelope, PartName, RateBoundPart, WorkerMessage } from './bench/types';
+import type { BuildStamp, OrchestratorMessage, PartEnvelope, PartName, RateBoundPart, WorkerMessage } from './bench/types';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const DOC = path.join(ROOT, 'docs', 'BENCHMARKS.md');
@@ -88,8 +89,47 @@ function commandLine(): string {
 	return env ? `${env} ${base}` : base;
 }
 
+/**
+ * Lets the rate-bound variants start measuring together, once every one has loaded and warmed
+ * up: their start-up (seconds of CPU each) then never lands inside another's figures.
+ */
+class StartLine {
+	private readonly waiting: ChildProcess[] = [];
+
+	private expected = 0;
+
+	private released = false;
+
+	private release!: () => void;
+
+	/** Resolves when the variants have been let go (at once when there are none). */
+	readonly started = new Promise<void>((resolve) => (this.release = resolve));
+
+	join(child: ChildProcess): void {
+		this.expected++;
+		child.on('message', (message: WorkerMessage) => {
+			if (message.type !== 'ready') return;
+			if (this.released) return void child.send({ type: 'go' } satisfies OrchestratorMessage);
+			this.waiting.push(child);
+			this.releaseIfAll();
+		});
+		// A variant that dies before it is ready must not hold the others back.
+		child.once('exit', () => {
+			if (!this.waiting.includes(child)) this.expected--;
+			this.releaseIfAll();
+		});
+	}
+
+	private releaseIfAll(): void {
+		if (this.released || this.waiting.length < this.expected) return;
+		this.released = true;
+		for (const child of this.waiting) if (child.connected) child.send({ type: 'go' } satisfies OrchestratorMessage);
+		this.release();
+	}
+}
+
 /** Runs one part in its own process; resolves with its envelope (an error envelope if it crashed or overran). */
-function runPart(part: PartName, env: NodeJS.ProcessEnv = {}, variant?: string): Promise<PartEnvelope> {
+function runPart(part: PartName, env: NodeJS.ProcessEnv = {}, variant?: string, startLine?: StartLine): Promise<PartEnvelope> {
 	const started = Date.now();
 	const failed = (error: string): PartEnvelope => ({ part, measuredAt: new Date(started).toISOString(), durationMs: Date.now() - started, error });
 	return new Promise((resolve) => {
@@ -98,6 +138,7 @@ function runPart(part: PartName, env: NodeJS.ProcessEnv = {}, variant?: string):
 			execArgv: NEEDS_GC.includes(part) ? ['--expose-gc'] : [],
 			env: { ...process.env, ...env },
 		});
+		startLine?.join(child);
 		let envelope: PartEnvelope | undefined;
 		const timer = setTimeout(() => {
 			envelope ??= failed(`stopped after ${duration(PART_LIMIT_MS[part])}, the bench's limit for this part`);
@@ -134,8 +175,8 @@ type Rows = { rows: Array<{ variant?: string; jobMs?: number }> } & Partial<Buil
 const rowKey = (part: RateBoundPart, row: { variant?: string; jobMs?: number }) => (part === 'lag' ? String(row.jobMs) : String(row.variant));
 
 /** Every chosen variant of a rate-bound part in its own fresh process, side by side; their rows as one envelope. */
-async function runVariants(part: RateBoundPart, variants: string[]): Promise<PartEnvelope> {
-	const envelopes = await Promise.all(variants.map((variant) => runPart(part, {}, variant)));
+async function runVariants(part: RateBoundPart, variants: string[], startLine: StartLine): Promise<PartEnvelope> {
+	const envelopes = await Promise.all(variants.map((variant) => runPart(part, {}, variant, startLine)));
 	const results = envelopes.map((envelope) => envelope.result as Rows | undefined).filter((result): result is Rows => !!result);
 	const errors = envelopes.filter((envelope) => envelope.error).map((envelope) => envelope.error);
 	return {
@@ -151,6 +192,8 @@ async function runVariants(part: RateBoundPart, variants: string[]): Promise<Par
 function mergeRows(part: RateBoundPart, earlier: PartEnvelope | undefined, now: PartEnvelope): PartEnvelope {
 	const before = earlier?.result as Rows | undefined;
 	const after = now.result as Rows | undefined;
+	// A run whose every variant crashed keeps the earlier figures (the console and exit code say it failed).
+	if (!after && earlier?.result) return earlier;
 	if (!before || !after || (before.pacing ?? 'execution') !== after.pacing) return now;
 	const measured = new Set(after.rows.map((row) => rowKey(part, row)));
 	return { ...now, result: { ...after, rows: [...before.rows.filter((row) => !measured.has(rowKey(part, row))), ...after.rows] } as never };
@@ -166,9 +209,12 @@ async function main(): Promise<void> {
 
 	// Two lanes: every variant of the rate-bound parts side by side (long, idle), the CPU-bound parts one after another.
 	const results: PartEnvelope[] = [];
+	const startLine = new StartLine();
 	const background = Promise.all(
-		parts.filter(isRateBound).map((part) => runVariants(part, chosen.get(part) ?? VARIANTS[part]).then((envelope) => results.push(envelope))),
+		parts.filter(isRateBound).map((part) => runVariants(part, chosen.get(part) ?? VARIANTS[part], startLine).then((envelope) => results.push(envelope))),
 	);
+	// The CPU-bound parts wait out the rate-bound variants' start-up, which would skew their figures.
+	if (parts.some(isRateBound)) await startLine.started;
 	for (const part of parts.filter((name) => !isRateBound(name))) results.push(await (part === 'memory' ? runMemory() : runPart(part)));
 	await background;
 

@@ -6,7 +6,7 @@
  * (bench.ts), so nothing is learned before it starts.
  */
 import { runBriaNode } from '../../test/harness/runNode';
-import { buildStamp, errorMessages, failedItems, generateImages, jobDurations, keepConsole, progress, requestCounts, withPlan } from './common';
+import { buildStamp, readyThenWait, errorMessages, failedItems, generateImages, jobDurations, keepConsole, progress, requestCounts, withPlan } from './common';
 import { SimProcess } from './simClient';
 import type { BurstResult, BurstRow } from './types';
 
@@ -38,6 +38,7 @@ export async function measureBurst(variant: string): Promise<BurstResult> {
 	const sim = await SimProcess.start({ jobMs: JOB_MS, jitterMs: JITTER_MS, rateLimitPerMinute: perMinute, retryAfterHeader: true });
 	const restoreConsole = keepConsole();
 	try {
+		await readyThenWait();
 		const { credentials, options, place } = withPlan(sim.credentials, plan ? perMinute : undefined);
 		const started = Date.now();
 		const answersMs: number[] = [];

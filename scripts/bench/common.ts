@@ -4,8 +4,10 @@ import { execFileSync } from 'node:child_process';
 import type { INodeExecutionData, INodeParameters } from 'n8n-workflow';
 
 import { BriaApi } from '../../credentials/BriaApi.credentials';
+import * as pacerModule from '../../nodes/BriaTailored/scheduler/Pacer';
+import { runBriaNode } from '../../test/harness/runNode';
 import type { BriaCredential, RunResult } from '../../test/harness/runNode';
-import type { BuildStamp, Pacing, PlanPlace, SimLog } from './types';
+import type { BuildStamp, OrchestratorMessage, Pacing, PlanPlace, SimLog, WorkerMessage } from './types';
 
 /** Image generation from a text prompt with model 101 (the simulator's first fibo model). */
 export function generateImages(prompt: string, options: INodeParameters): INodeParameters {
@@ -145,4 +147,30 @@ function commitOfThisTree(): string {
 	} catch {
 		return 'unknown';
 	}
+}
+
+/**
+ * Readies a rate-bound variant, then waits until every variant of the run is ready. n8n's engine
+ * loads much of itself on a process's first execution, which costs seconds of CPU when several
+ * variants start together on a small machine: one execution that fails validation (no request
+ * reaches any simulator, so the node learns nothing) loads it, and measuring starts only when all
+ * variants have done so, so no variant's figures carry another's start-up.
+ */
+export async function readyThenWait(): Promise<void> {
+	// A model ID with a space fails the node's own validation, before any request.
+	const parameters = { ...generateImages('warm-up', {}), model: { __rl: true, mode: 'id', value: 'warm up' } };
+	await runBriaNode({ credentials: { apiToken: 'warm-up', baseUrl: 'http://127.0.0.1:9' }, parameters, continueOnFail: true }).catch(() => undefined);
+	// The process is fresh, but say so: forget every organization's budget where the build can (issue 8's module has resetBudgets).
+	(pacerModule as { resetBudgets?: () => void }).resetBudgets?.();
+	if (!process.send) return;
+	const go = new Promise<void>((resolve) => {
+		const onMessage = (message: OrchestratorMessage) => {
+			if (message?.type !== 'go') return;
+			process.off('message', onMessage);
+			resolve();
+		};
+		process.on('message', onMessage);
+	});
+	process.send({ type: 'ready' } satisfies WorkerMessage);
+	await go;
 }

@@ -8,7 +8,7 @@
  * around the nominal time, as real jobs vary, so the figures are reproducible rather than luck.
  */
 import { runBriaNode } from '../../test/harness/runNode';
-import { buildStamp, failedItems, generateImages, inputItems, keepConsole, mean, percentile, progress } from './common';
+import { buildStamp, readyThenWait, failedItems, generateImages, inputItems, keepConsole, mean, percentile, progress } from './common';
 import { SimProcess } from './simClient';
 import type { LagResult, LagRow, SimLog } from './types';
 
@@ -62,6 +62,7 @@ export async function measureLag(variant: string): Promise<LagResult> {
 	const sim = await SimProcess.start({ jobMs });
 	const restoreConsole = keepConsole();
 	try {
+		await readyThenWait();
 		const rows: LagRow[] = [];
 		for (const phase of ['first run', 'learned'] as const) {
 			// The same spread of durations each time, taken in submit order.

@@ -1,7 +1,8 @@
 /**
  * Part 5: peak RSS of the node's process while 50 result images are downloaded into binary data
- * (downloadImage on, default concurrency). The simulator runs in its own process and pads each
- * PNG to BENCH_IMAGE_BYTES (default 2 MB, the weight of a real 1024x1024 result). RSS is sampled
+ * (downloadImage on, default concurrency). The simulator runs in its own process and draws real
+ * 1024 px pictures (about 1-2 MB each, like Bria's results); BENCH_IMAGE_BYTES pads each PNG to
+ * at least that size, to measure heavier images. RSS is sampled
  * every 20 ms; the kernel's high-water mark (resourceUsage().maxRSS) is reported alongside.
  * n8n's binary-data mode comes from N8N_DEFAULT_BINARY_DATA_MODE (bench.ts runs each mode).
  */
@@ -31,11 +32,11 @@ async function settle(): Promise<void> {
 }
 
 export async function measureMemory(): Promise<MemoryResult> {
-	const imageBytes = Number(process.env.BENCH_IMAGE_BYTES ?? 2_000_000);
+	const imageBytes = Number(process.env.BENCH_IMAGE_BYTES ?? 0);
 	const sim = await SimProcess.start({ jobMs: JOB_MS, imageBytes });
 	try {
 		const credentials = sim.credentials;
-		progress(`memory: ${IMAGES} images of ${(imageBytes / 1e6).toFixed(1)} MB downloaded, default concurrency`);
+		progress(`memory: ${IMAGES} images ${imageBytes ? `padded to ${(imageBytes / 1e6).toFixed(1)} MB` : 'as the simulator draws them'} downloaded, default concurrency`);
 		// Warm-up: loads and JITs everything a run touches, so the baseline is a process ready to work.
 		const warmUp = await runBriaNode({ credentials, parameters: generateImages('bench memory warm-up', {}) });
 		if (failedItems(warmUp, 1)) throw new Error(`memory: warm-up failed: ${warmUp.error?.message ?? JSON.stringify(warmUp.items[0]?.json)}`);
@@ -67,6 +68,12 @@ export async function measureMemory(): Promise<MemoryResult> {
 		}
 		sample();
 		const failed = failedItems(result, IMAGES);
+		// What each stored image weighs: n8n records its bytes (filesystem mode) or holds it as base64 (default mode).
+		const storedBytes = result.items.map((item) => {
+			const data = item.binary?.data;
+			return data ? (data.bytes ?? (data.id ? NaN : Buffer.byteLength(data.data, 'base64'))) : 0;
+		});
+		const totalStored = storedBytes.reduce((sum, bytes) => sum + bytes, 0);
 		// A stored file's id is "<mode>:<file>"; without an id the bytes sit in the item as base64.
 		const binary = result.items.find((item) => item.binary)?.binary?.data;
 		const binaryMode = binary ? (binary.id ? binary.id.split(':')[0] : 'default (in memory)') : 'unknown';
@@ -77,14 +84,16 @@ export async function measureMemory(): Promise<MemoryResult> {
 		result = undefined;
 		await settle();
 		const rssAfterRelease = process.memoryUsage().rss;
-		const downloadedBytes = (await sim.log()).jobs.filter((job) => job.prompt === 'bench memory').reduce((sum, job) => sum + job.downloads, 0) * size;
+		const downloads = (await sim.log()).jobs.filter((job) => job.prompt === 'bench memory').reduce((sum, job) => sum + job.downloads, 0);
+		const downloadedBytes = Number.isFinite(totalStored) && totalStored > 0 ? totalStored : downloads * size;
 		progress(`memory: peak RSS ${(peak.rss / 1e6).toFixed(0)} MB (baseline ${(baselineRss / 1e6).toFixed(0)} MB)`);
 		return {
 			rows: [
 				{
 					binaryMode,
 					images: IMAGES,
-					imageBytes: size,
+					imageBytes: Math.round(downloadedBytes / Math.max(1, downloads)),
+					paddedTo: imageBytes || undefined,
 					concurrency: Number(option.concurrency.default),
 					failed,
 					wallMs,

@@ -5,7 +5,7 @@
  * credential field) and once without. Each variant runs in its own fresh process (bench.ts).
  */
 import { runBriaNode } from '../../test/harness/runNode';
-import { buildStamp, errorMessages, failedItems, generateImages, inputItems, jobDurations, keepConsole, progress, requestCounts, withPlan } from './common';
+import { buildStamp, readyThenWait, errorMessages, failedItems, generateImages, inputItems, jobDurations, keepConsole, progress, requestCounts, withPlan } from './common';
 import { SimProcess } from './simClient';
 import type { RateLimitResult, RateLimitRow } from './types';
 
@@ -29,6 +29,7 @@ export async function measureRateLimit(variant: string): Promise<RateLimitResult
 	const sim = await SimProcess.start({ jobMs: JOB_MS, jitterMs: JITTER_MS, rateLimitPerMinute: LIMIT_PER_MINUTE, retryAfterHeader: true });
 	const restoreConsole = keepConsole();
 	try {
+		await readyThenWait();
 		const { credentials, options, place } = withPlan(sim.credentials, chosen.plan ? LIMIT_PER_MINUTE : undefined);
 		const result = await runBriaNode({
 			credentials,

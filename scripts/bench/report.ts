@@ -523,7 +523,7 @@ function cpuSection(envelope: PartEnvelope<'cpu'>, result: CpuResult): string {
 function memorySection(envelope: PartEnvelope<'memory'>, result: MemoryResult): string {
 	const first = result.rows[0];
 	const figures: Array<[string, (row: MemoryRow) => string]> = [
-		['Images downloaded', (row) => `${row.images} × ${(row.imageBytes / 1e6).toFixed(2)} MB = ${mib(row.downloadedBytes)}`],
+		['Images downloaded', (row) => `${row.images} × ${(row.imageBytes / 1e6).toFixed(2)} MB${row.paddedTo ? ' (padded)' : ' (mean)'} = ${mib(row.downloadedBytes)}`],
 		['Failed items', (row) => String(row.failed)],
 		['Wall', (row) => seconds(row.wallMs)],
 		['Baseline RSS (after a warm-up run)', (row) => mib(row.baselineRss)],
@@ -546,7 +546,11 @@ function memorySection(envelope: PartEnvelope<'memory'>, result: MemoryResult): 
 			figures.map(([label, value]) => [label, ...result.rows.map(value)]),
 		),
 		'',
-		`downloadImage on, default concurrency (${first?.concurrency ?? '?'}), 1 s jobs; each column is a fresh process. The simulator (own process) pads each 64×64 PNG with a private ancillary chunk of random bytes to ${((first?.imageBytes ?? 0) / 1e6).toFixed(1)} MB, the weight of a real 1024×1024 result (BENCH_IMAGE_BYTES changes it). n8n's binary-data mode: "filesystem" is n8n 2.x's default outside queue mode (files on disk, the item holds an id); "default" keeps each file in the item as base64, as n8n 1.x did by default.`,
+		`downloadImage on, default concurrency (${first?.concurrency ?? '?'}), 1 s jobs; each column is a fresh process. ${
+			first?.paddedTo
+				? `The simulator (own process) pads each PNG with a private ancillary chunk of random bytes to at least ${(first.paddedTo / 1e6).toFixed(1)} MB (BENCH_IMAGE_BYTES; unset, the pictures are used as drawn)`
+				: `The simulator (own process) draws real pictures, 1024 px on the long side (${((first?.imageBytes ?? 0) / 1e6).toFixed(2)} MB on average here, the weight of Bria's results; BENCH_IMAGE_BYTES pads them to a larger size)`
+		}. n8n's binary-data mode: "filesystem" is n8n 2.x's default outside queue mode (files on disk, the item holds an id); "default" keeps each file in the item as base64, as n8n 1.x did by default.`,
 	].join('\n');
 }
 

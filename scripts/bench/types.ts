@@ -207,7 +207,10 @@ export interface MemoryRow {
 	/** n8n's binary-data mode the output landed in: filesystem (n8n 2.x's default) or default (in memory). */
 	binaryMode: string;
 	images: number;
+	/** Mean bytes per downloaded image. */
 	imageBytes: number;
+	/** BENCH_IMAGE_BYTES: every PNG padded to at least this; absent: the simulator's pictures as drawn. */
+	paddedTo?: number;
 	concurrency: number;
 	failed: number;
 	wallMs: number;
@@ -244,4 +247,7 @@ export interface PartEnvelope<P extends PartName = PartName> {
 	error?: string;
 }
 
-export type WorkerMessage = { type: 'result'; envelope: PartEnvelope };
+/** A rate-bound variant says 'ready' once loaded and warmed up, and measures on 'go' (bench.ts: when all are ready). */
+export type WorkerMessage = { type: 'result'; envelope: PartEnvelope } | { type: 'ready' };
+
+export type OrchestratorMessage = { type: 'go' };
