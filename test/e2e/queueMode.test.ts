@@ -86,6 +86,32 @@ const timedOut = linearWorkflow(workflowId('queueTimeout'), 'e2e queue: workflow
 ]);
 timedOut.settings = { ...timedOut.settings, executionTimeout: WORKFLOW_TIMEOUT_S };
 
+/*
+ * The organization's rate budget lives in each n8n process (module state), so two workers hold two
+ * budgets. README: set the credential's Requests per Minute to the plan divided by the workers.
+ * Here Bria (a second simulator: its own organization) allows 4 requests per endpoint per minute,
+ * and the credential says 2: each worker keeps to 2, together they use the plan's 4.
+ */
+const ORGANIZATION_LIMIT = 4;
+const PLAN_PER_WORKER = ORGANIZATION_LIMIT / 2;
+const BUDGET_BURST = 6;
+const BUDGET_CREDENTIAL = { id: 'briaE2eQueue00002', name: 'Bria API (queue e2e, plan split over 2 workers)' };
+const budgetHook: WorkflowFile = linearWorkflow(workflowId('queueBudget'), 'e2e queue: rate budget per worker', [
+	webhook('Budget Request', 'bria-queue-budget', 'responseNode'),
+	briaNode('Generate', { ...generate({ downloadImage: false }) }, BUDGET_CREDENTIAL),
+	{
+		id: randomUUID(),
+		name: 'Respond With Job',
+		type: 'n8n-nodes-base.respondToWebhook',
+		typeVersion: 1.1,
+		position: [0, 0],
+		parameters: {
+			respondWith: 'firstIncomingItem',
+			options: { responseHeaders: { entries: [{ name: 'x-execution-id', value: '={{ $execution.id }}' }] } },
+		},
+	},
+]);
+
 const form = withoutNodes(
 	prepareExample(loadExample('form-to-google-drive.json'), workflowId('queueForm'), CREDENTIAL, 102),
 	(node) => THIRD_PARTY_TYPES.includes(node.type),
@@ -94,6 +120,7 @@ const form = withoutNodes(
 let redis: Service | undefined;
 let postgres: Postgres | undefined;
 let sim: BriaSimulator;
+let limitedSim: BriaSimulator;
 let n8n: N8nInstance | undefined;
 let main: RunningN8n | undefined;
 let workers: RunningN8n[] = [];
@@ -104,15 +131,21 @@ beforeAll(async () => {
 	const binaries = await installServices();
 	[redis, postgres] = await Promise.all([startRedis(binaries), startPostgres(binaries)]);
 	sim = await BriaSimulator.start({ token: TOKEN, jobMs: 1500 });
+	limitedSim = await BriaSimulator.start({ token: TOKEN, jobMs: 300, jitterMs: 0, rateLimitPerMinute: ORGANIZATION_LIMIT });
 	const { install, tarball } = sharedInstall();
 	n8n = await N8nInstance.create({ install, tarball, env: queueModeEnv({ redisPort: redis.port, postgres }) });
-	await n8n.importCredentials([briaCredential(CREDENTIAL.id, TOKEN, sim.baseUrl, CREDENTIAL.name)]);
-	const workflows = [imageHook, longWait, timedOut, form];
+	await n8n.importCredentials([
+		briaCredential(CREDENTIAL.id, TOKEN, sim.baseUrl, CREDENTIAL.name),
+		{ ...briaCredential(BUDGET_CREDENTIAL.id, TOKEN, limitedSim.baseUrl, BUDGET_CREDENTIAL.name), data: { apiToken: TOKEN, baseUrl: limitedSim.baseUrl, requestsPerMinute: PLAN_PER_WORKER } },
+	]);
+	const workflows = [imageHook, longWait, timedOut, form, budgetHook];
 	await n8n.importWorkflows(workflows);
-	for (const workflow of workflows) await n8n.activate(workflow.id);
 	main = await n8n.start();
 	workers = await Promise.all([1, 2].map(async () => await n8n!.startWorker({ concurrency: WORKER_CONCURRENCY })));
 	session = await main.setupOwner();
+	// Published through the REST API, as the editor's Publish button does: one CLI boot per
+	// workflow (publish:workflow) costs far more on a busy machine.
+	for (const workflow of workflows) await publish(workflow.id);
 	process.stderr.write(`[queue e2e] Redis, Postgres, main and 2 workers ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 }, SETUP_TIMEOUT_MS);
 
@@ -121,6 +154,7 @@ beforeEach(() => sim.reset());
 afterAll(async () => {
 	await Promise.all([...workers, main].map(async (process) => await process?.stop()));
 	await sim?.stop();
+	await limitedSim?.stop();
 	await Promise.all([redis?.stop(), postgres?.stop()]);
 	await n8n?.dispose();
 }, 120_000);
@@ -154,10 +188,21 @@ async function post(hookPath: string, payload: unknown) {
 	return { status: response.statusCode, headers: response.headers, bytes: Buffer.from(await response.body.arrayBuffer()) };
 }
 
-async function rest(method: 'GET' | 'POST', restPath: string): Promise<{ status: number; json: Record<string, unknown> }> {
-	const response = await request(`${main!.baseUrl}/rest${restPath}`, { method, headers: { ...session.headers, 'content-type': 'application/json' } });
+async function rest(method: 'GET' | 'POST', restPath: string, payload?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+	const response = await request(`${main!.baseUrl}/rest${restPath}`, {
+		method,
+		headers: { ...session.headers, 'content-type': 'application/json' },
+		body: payload === undefined ? undefined : JSON.stringify(payload),
+	});
 	const text = await response.body.text();
 	return { status: response.statusCode, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+async function publish(workflowId: string): Promise<void> {
+	const { json } = await rest('GET', `/workflows/${workflowId}`);
+	const versionId = (json.data as { versionId: string }).versionId;
+	const published = await rest('POST', `/workflows/${workflowId}/activate`, { versionId });
+	if (published.status !== 200) throw new Error(`publishing ${workflowId} failed: HTTP ${published.status} ${JSON.stringify(published.json).slice(0, 300)}`);
 }
 
 /** An execution as the editor reads it; its run data is stored "flatted" (n8n's own package parses it). */
@@ -272,6 +317,50 @@ test(`the workflow's timeout (${WORKFLOW_TIMEOUT_S} s) ends a Bria wait on a wor
 	expect(runData.Generate?.[0]?.error?.message).toBe(`Bria did not finish request ${job} within the workflow's timeout (${WORKFLOW_TIMEOUT_S} s)`);
 	process.stderr.write(`[queue e2e] workflow timeout ${WORKFLOW_TIMEOUT_S} s → execution ended on worker ${worker} after ${endedMs} ms\n`);
 });
+
+test(`the organization's budget is per process: with the plan split (${PLAN_PER_WORKER}/min per worker, ${ORGANIZATION_LIMIT}/min in all) each worker keeps to its share, together they use the whole plan, no 429`, async () => {
+	const started = Date.now();
+	const answers = await Promise.all(
+		Array.from({ length: BUDGET_BURST }, async (_, index) => await post('/webhook/bria-queue-budget', { prompt: `Budget shot ${index}` })),
+	);
+	const wallMs = Date.now() - started;
+	const workerOfJob = new Map<string, number>();
+	for (const answer of answers) {
+		expect(answer.status).toBe(200);
+		const job = JSON.parse(answer.bytes.toString('utf8')) as { request_id: string; status: string };
+		expect(job.status).toBe('COMPLETED');
+		const worker = workerOf(String(answer.headers['x-execution-id']));
+		expect(worker).toBeDefined();
+		workerOfJob.set(job.request_id, worker!);
+	}
+	expect(workerOfJob.size).toBe(BUDGET_BURST);
+
+	// Nothing was refused: the split plan kept the organization inside Bria's limit.
+	expect(limitedSim.requests().filter((entry) => entry.status === 429)).toEqual([]);
+	const submits = limitedSim.requests('submitImage');
+	expect(submits).toHaveLength(BUDGET_BURST);
+	/** Most requests one worker (or all, worker undefined) sent to one endpoint within any 60 s. */
+	const busiestMinute = (entries: typeof submits, worker?: number) => {
+		const times = entries.filter((entry) => worker === undefined || workerOfJob.get(entry.requestId!) === worker).map((entry) => entry.at);
+		return Math.max(0, ...times.map((at) => times.filter((other) => other >= at && other < at + 60_000).length));
+	};
+	const statuses = limitedSim.requests('status');
+	for (const worker of [0, 1]) {
+		expect(busiestMinute(submits, worker)).toBeLessThanOrEqual(PLAN_PER_WORKER);
+		expect(busiestMinute(statuses, worker)).toBeLessThanOrEqual(PLAN_PER_WORKER);
+	}
+	// Two budgets: the first seconds saw more submits than one worker's share (one budget would allow 2).
+	const firstSubmit = submits[0].at;
+	const early = submits.filter((entry) => entry.at < firstSubmit + 10_000);
+	expect(early.length).toBe(ORGANIZATION_LIMIT);
+	expect(new Set(early.map((entry) => workerOfJob.get(entry.requestId!))).size).toBe(2);
+	const late = submits.filter((entry) => entry.at >= firstSubmit + 10_000).map((entry) => ((entry.at - firstSubmit) / 1000).toFixed(1));
+	process.stderr.write(
+		`[queue e2e] budget: ${BUDGET_BURST} executions, plan ${PLAN_PER_WORKER}/min per worker (Bria ${ORGANIZATION_LIMIT}/min): ` +
+			`${early.length} submits in the first 10 s (by worker ${[0, 1].map((w) => early.filter((e) => workerOfJob.get(e.requestId!) === w).length).join(' / ')}), ` +
+			`the rest at +${late.join(' s, +')} s; ${statuses.length} status checks; 0 × 429; wall ${(wallMs / 1000).toFixed(1)} s\n`,
+	);
+}, 240_000);
 
 test("the API token never appears in the main's or the workers' output", () => {
 	for (const process of [main!, ...workers]) expect(process.output().includes(TOKEN)).toBe(false);
