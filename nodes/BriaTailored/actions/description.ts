@@ -1,6 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
 import { OPERATIONS } from './operations';
+import { withAgentVariant } from './shared/fields';
 
 /*
  * The pickers are written out literally (n8n's linters and scanner read them from the source);
@@ -82,5 +83,5 @@ function onlyFor(property: INodeProperties, resource: string, operation: string)
 
 export const properties: INodeProperties[] = [
 	...pickers,
-	...OPERATIONS.flatMap((op) => op.properties.map((property) => onlyFor(property, op.resource, op.operation))),
+	...OPERATIONS.flatMap((op) => op.properties.flatMap(withAgentVariant).map((property) => onlyFor(property, op.resource, op.operation))),
 ];

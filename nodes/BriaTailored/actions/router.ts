@@ -6,7 +6,7 @@ import { credentialBudget } from '../scheduler/Pacer';
 import { getBaseUrl } from '../transport';
 import { findOperation } from './operations';
 import { batchSettings } from './shared/parameters';
-import { toOutputItem } from './shared/output';
+import { runsAsAgentTool, toOutputItem } from './shared/output';
 import type { JobSpec } from './types';
 
 /*
@@ -17,7 +17,9 @@ import type { JobSpec } from './types';
  */
 export async function route(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
-	const continueOnFail = this.continueOnFail();
+	// As an agent's tool, a failure is the tool's answer: the model gets it as a result it can read
+	// and act on (Agent 2.x hands it an empty result for a thrown error).
+	const continueOnFail = this.continueOnFail() || runsAsAgentTool(this);
 
 	const jobs: Array<JobSpec | Error> = items.map((_, itemIndex) => {
 		try {

@@ -1,4 +1,5 @@
 import type { INodeProperties } from 'n8n-workflow';
+import { FROM_AI_AUTO_GENERATED_MARKER } from 'n8n-workflow';
 
 import { MAX_WAIT_SECONDS } from './validation';
 
@@ -264,4 +265,38 @@ export function optionsCollection(names: OptionName[], only: Partial<Record<Opti
 			})
 			.sort((a, b) => a.displayName.localeCompare(b.displayName)),
 	};
+}
+
+/*
+ * As an AI agent's tool (n8n's `<name>Tool` variant of the node) the model writes the prompt and
+ * may pick the aspect ratio. The tool variant starts with them "defined automatically by the
+ * model": the `$fromAI()` value n8n's editor writes for that, shown through n8n's `@tool` display
+ * option. A new tool works at once; the user can still replace either with a fixed value.
+ */
+function fromModel(key: string, description: string, fallback?: string): string {
+	return `={{ ${FROM_AI_AUTO_GENERATED_MARKER} $fromAI('${key}', \`${description}\`, 'string'${fallback ? `, '${fallback}'` : ''}) }}`;
+}
+
+const promptFromModel = fromModel('Prompt', 'What the image should show (or, when refining, what to change), in plain words');
+const aspectRatioFromModel = fromModel(
+	'Aspect_Ratio',
+	`Width to height of the image, one of ${(option.aspectRatio.options ?? []).map((choice) => String((choice as { value: string }).value)).join(', ')}`,
+	'1:1',
+);
+
+function shownAsTool(property: INodeProperties, asTool: boolean): INodeProperties {
+	return { ...property, displayOptions: { ...property.displayOptions, show: { ...property.displayOptions?.show, '@tool': [asTool] } } };
+}
+
+/** The field as the node shows it, and its tool variant where the model fills it; other fields unchanged. */
+export function withAgentVariant(property: INodeProperties): INodeProperties[] {
+	let forAgent: INodeProperties | undefined;
+	if (property.name === promptField.name) forAgent = { ...property, default: promptFromModel };
+	else if (property.type === 'collection' && property.options?.some((entry) => entry.name === option.aspectRatio.name))
+		forAgent = {
+			...property,
+			default: { [option.aspectRatio.name]: aspectRatioFromModel },
+			options: property.options.map((entry) => (entry.name === option.aspectRatio.name ? { ...entry, default: aspectRatioFromModel } : entry)),
+		} as INodeProperties;
+	return forAgent ? [shownAsTool(property, false), shownAsTool(forAgent, true)] : [property];
 }

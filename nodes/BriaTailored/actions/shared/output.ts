@@ -54,16 +54,18 @@ export async function toOutputItem(
 		error.context.requestId = state.request_id;
 		throw error;
 	}
+	// As an agent tool the model gets what it can use: the URL is the image (an agent drops binary
+	// data), and an image's kilobytes of structured prompt stay out (for a structured prompt job it is the result).
+	const asTool = runsAsAgentTool(ctx);
 	const json: IDataObject = {
 		request_id: state.request_id,
 		status: 'COMPLETED',
 		...(imageUrl ? { image_url: imageUrl } : {}),
 		seed: toSeed(result.seed),
-		structured_prompt: structuredPrompt,
+		...(asTool && imageUrl ? {} : { structured_prompt: structuredPrompt }),
 	};
 	const item: INodeExecutionData = { json, pairedItem: { item: itemIndex } };
-	// An AI agent drops binary data: as a tool, the URL is the result.
-	if (imageUrl && job.download && !ctx.isToolExecution?.()) {
+	if (imageUrl && job.download && !asTool) {
 		// Its own budget, not what is left of Max Wait Time: a job that finished just in time still
 		// gets its (paid) image.
 		const file = await downloadResultFile(
@@ -83,6 +85,16 @@ export async function toOutputItem(
 		};
 	}
 	return item;
+}
+
+/**
+ * Whether the node runs as an AI agent's tool. n8n runs the node's tool variant, whose type is
+ * `<package>.<name>Tool` (the same rule as its `@tool` display option), on every agent path: Agent 2.x
+ * calls it itself (there `isToolExecution()` is true), Agent 3.x runs it through the engine, where
+ * `isToolExecution()` is false and the node type is the only mark.
+ */
+export function runsAsAgentTool(ctx: IExecuteFunctions): boolean {
+	return ctx.getNode().type.endsWith('Tool') || ctx.isToolExecution?.() === true;
 }
 
 /** Bria's examples send the seed as text, its schema as a number: always output a number. */
