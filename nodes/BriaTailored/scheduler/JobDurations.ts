@@ -10,7 +10,7 @@
  * jobs done at the first check settles at FIRST_CHECK_DONE_SHARE.
  */
 
-const FIRST_CHECK_DONE_SHARE = 0.35;
+const FIRST_CHECK_DONE_SHARE = 0.36;
 const MIN_FIRST_CHECK_MS = 250;
 const SAMPLES_KEPT = 20;
 const CLOSE_BRACKET_MS = 2_500;
@@ -28,6 +28,8 @@ export interface DurationSample {
 
 interface Learned {
 	firstCheckMs: number;
+	/** How many first checks placed by `firstCheckMs` have moved it. */
+	updates: number;
 	samples: DurationSample[];
 }
 
@@ -56,14 +58,15 @@ export class JobDurations {
 		if (!learned) {
 			// One job tells little: start a quarter into the interval where it finished, then track.
 			const start = sample.runningAtMs + 0.25 * (sample.doneAtMs - sample.runningAtMs);
-			this.byKind.set(kind, { firstCheckMs: Math.max(MIN_FIRST_CHECK_MS, start), samples: [sample] });
+			this.byKind.set(kind, { firstCheckMs: Math.max(MIN_FIRST_CHECK_MS, start), updates: 0, samples: [sample] });
 			return;
 		}
 		learned.samples.push(sample);
 		if (learned.samples.length > SAMPLES_KEPT) learned.samples.shift();
 		if (!sample.firstCheckWasLearned) return;
-		// A step a few per cent of the duration: fine enough for 2 s jobs, quick enough for 5 min ones.
-		const step = 100 + 0.03 * learned.firstCheckMs;
+		// Big steps while little is known, down to about 0.4 % of the duration once settled.
+		learned.updates++;
+		const step = (50 + 0.02 * learned.firstCheckMs) * Math.max(0.2, 1 / Math.sqrt(1 + learned.updates / 3));
 		const move = sample.doneAtFirstCheck ? -(1 - FIRST_CHECK_DONE_SHARE) * step : FIRST_CHECK_DONE_SHARE * step;
 		learned.firstCheckMs = Math.max(MIN_FIRST_CHECK_MS, learned.firstCheckMs + move);
 	}

@@ -244,7 +244,7 @@ export const option = {
 		default: 0,
 		typeOptions: { minValue: 0 },
 		description:
-			'Cap on all requests this node sends to Bria per minute (submits and status checks), e.g. 10 for the Free plan. 0 = no cap. Read from the first item.',
+			'This node\'s own cap per Bria endpoint per minute, on top of the organization\'s rate budget (set your plan on the Bria API credential). 0 = no cap of its own. Read from the first item.',
 	},
 } satisfies Record<string, INodeProperties>;
 
