@@ -39,7 +39,7 @@ function threeStepWorkflow(credential: CredentialRef, modelId: string): Workflow
 		operation: 'generate',
 		model,
 		inputMode: 'prompt',
-		prompt: 'Our ceramic coffee mug on a wooden table, brand product shot, warm golden-hour light',
+		prompt: 'Our terracotta ceramic coffee mug on a wooden table, brand product shot, warm golden-hour light',
 		waitForCompletion: true,
 		options: { aspectRatio: '4:5', seed: 1234 },
 	}, credential, { position: [240, 0] });
