@@ -570,8 +570,12 @@ export class BriaSimulator {
 		switch (fault.kind) {
 			case 'respond': {
 				const headers = { ...(fault.headers ?? {}) };
-				let payload: string | undefined;
-				if (typeof fault.body === 'string') {
+				let payload: string | Buffer | undefined;
+				if (Buffer.isBuffer(fault.body)) {
+					// Raw bytes, e.g. an image served under a content type of the test's choice.
+					payload = fault.body;
+					if (!hasHeader(headers, 'content-type')) headers['Content-Type'] = 'application/octet-stream';
+				} else if (typeof fault.body === 'string') {
 					payload = fault.body;
 					if (!hasHeader(headers, 'content-type')) headers['Content-Type'] = 'text/plain; charset=utf-8';
 				} else if (fault.body !== undefined) {

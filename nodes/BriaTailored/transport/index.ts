@@ -320,13 +320,29 @@ export async function downloadResultFile(
 		);
 	}
 	const headers = lowerCaseKeys(response.headers ?? {});
-	const mimeType = String(headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-	if (!mimeType.startsWith('image/')) throw fail(`expected an image but got "${mimeType || 'no content type'}"`);
+	const declared = String(headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+	const untyped = !declared || UNTYPED_CONTENT_TYPES.includes(declared);
+	if (!declared.startsWith('image/') && !untyped) throw fail(`expected an image but got "${declared}"`);
 	const data = Buffer.isBuffer(response.body)
 		? response.body
 		: response.body instanceof ArrayBuffer
 			? Buffer.from(response.body)
 			: Buffer.from(String(response.body ?? ''));
 	if (data.length === 0) throw fail('the file is empty');
-	return { data, mimeType };
+	if (!untyped) return { data, mimeType: declared };
+	// Object stores send these when no type was set on upload: the bytes say what the file is.
+	const sniffed = imageTypeOf(data);
+	if (!sniffed) throw fail(`expected an image but got "${declared || 'no content type'}" whose bytes are not PNG, JPEG or WebP`);
+	return { data, mimeType: sniffed };
+}
+
+/** Content types that say nothing about the file. */
+const UNTYPED_CONTENT_TYPES = ['application/octet-stream', 'binary/octet-stream'];
+
+/** The image type from the file's first bytes (its signature), for the formats Bria returns. */
+export function imageTypeOf(data: Buffer): string | undefined {
+	if (data.length >= 8 && data.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png';
+	if (data.length >= 3 && data[0] === 0xff && data[1] === 0xd8 && data[2] === 0xff) return 'image/jpeg';
+	if (data.length >= 12 && data.toString('latin1', 0, 4) === 'RIFF' && data.toString('latin1', 8, 12) === 'WEBP') return 'image/webp';
+	return undefined;
 }

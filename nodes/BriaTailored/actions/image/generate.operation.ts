@@ -10,7 +10,7 @@ import {
 	waitForCompletionField,
 } from '../shared/fields';
 import type { InputMode } from '../shared/fields';
-import { readValidated, toBriaBody, waitSettings } from '../shared/parameters';
+import { readInputMode, readValidated, toBriaBody, waitSettings } from '../shared/parameters';
 import type { BriaOperation } from '../types';
 
 /*
@@ -48,7 +48,7 @@ export const generateImage: BriaOperation = {
 		),
 	],
 	prepare(ctx: IExecuteFunctions, itemIndex: number) {
-		const mode = ctx.getNodeParameter('inputMode', itemIndex) as InputMode;
+		const mode = readInputMode<InputMode>(ctx, itemIndex, ['prompt', 'recreate', 'refine']);
 		const values = readValidated(
 			ctx,
 			itemIndex,

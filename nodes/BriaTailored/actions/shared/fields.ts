@@ -106,7 +106,8 @@ export const recreateSeedField: INodeProperties = {
 	name: 'seed',
 	type: 'number',
 	required: true,
-	default: 0,
+	// Empty, not 0: an unset seed must be detectable (n8n saves no parameter equal to its default).
+	default: '',
 	typeOptions: { minValue: 0, numberPrecision: 0 },
 	description: 'The seed of the image to recreate (sent as seed)',
 	hint: 'From an earlier Bria node: {{ $json.seed }}',

@@ -37,6 +37,11 @@ const RULES: Record<ParameterName, z.ZodTypeAny> = {
 	requestsPerMinute: rules.requestsPerMinuteSchema,
 };
 
+/** Where a required top-level parameter has a stricter rule than the option of the same name. */
+const REQUIRED_RULES: Partial<Record<TopLevelName, z.ZodTypeAny>> = {
+	seed: rules.requiredSeedSchema,
+};
+
 const LABELS: Record<string, string> = {
 	model: modelField.displayName,
 	prompt: promptField.displayName,
@@ -73,7 +78,7 @@ function schemaFor(required: TopLevelName[], optional: OptionName[]): z.ZodTypeA
 	if (!schema) {
 		schema = z.object(
 			Object.fromEntries([
-				...required.map((name) => [name, RULES[name]]),
+				...required.map((name) => [name, REQUIRED_RULES[name] ?? RULES[name]]),
 				...optional.map((name) => [name, RULES[name].optional()]),
 			]),
 		);
@@ -112,6 +117,19 @@ export function readValidated(
 		});
 	}
 	return result.data as Values;
+}
+
+/**
+ * The item's input mode, if the operation has it. A workflow may carry another operation's mode
+ * (imported, or edited by hand): that is an error, never a silent run in some other mode.
+ */
+export function readInputMode<Mode extends string>(ctx: IExecuteFunctions, itemIndex: number, modes: readonly Mode[]): Mode {
+	const mode = ctx.getNodeParameter('inputMode', itemIndex) as string;
+	if ((modes as readonly string[]).includes(mode)) return mode as Mode;
+	throw new NodeOperationError(ctx.getNode(), `Invalid input: Input Mode: must be one of ${modes.join(', ')} (got "${mode}")`, {
+		itemIndex,
+		description: 'Nothing was sent to Bria for this item. Pick an Input Mode this operation offers.',
+	});
 }
 
 /** The request body for Bria: only the parameters that were set, under Bria's names. */

@@ -23,18 +23,35 @@ const numeric = (schema: z.ZodNumber) =>
 const number = (what = 'a number') =>
 	z.number({ invalid_type_error: `must be ${what}`, required_error: 'is required' });
 
-export const seedSchema = numeric(
-	number('a whole number')
-		.int('must be a whole number')
-		.min(0, 'must be 0 or greater')
-		.max(Number.MAX_SAFE_INTEGER, 'is too large'),
+const wholeSeed = (requiredMessage = 'is required') =>
+	numeric(
+		z
+			.number({ invalid_type_error: 'must be a whole number', required_error: requiredMessage })
+			.int('must be a whole number')
+			.min(0, 'must be 0 or greater')
+			.max(Number.MAX_SAFE_INTEGER, 'is too large'),
+	);
+
+export const seedSchema = wholeSeed();
+
+/*
+ * Recreate's seed: never set (a saved workflow without it, an empty field) or mapped to nothing
+ * ({{ $json.seed }} on an item without one) is an error, not seed 0: 0 would bill a different image.
+ */
+export const requiredSeedSchema = z.preprocess(
+	(value) => (value === null || (typeof value === 'string' && !value.trim()) ? undefined : value),
+	wholeSeed('is required: the seed of the image to recreate, e.g. {{ $json.seed }} from an earlier Bria node'),
 );
 
-export const modelIdSchema = z
-	.string({ invalid_type_error: 'must be text', required_error: 'is required' })
-	.trim()
-	.min(1, 'is required: pick a tailored model or enter its ID')
-	.regex(/^[A-Za-z0-9._-]*$/, 'must be a model ID such as 1234 (letters, digits, . _ - only; no spaces)');
+export const modelIdSchema = z.preprocess(
+	// Bria's model list gives IDs as integers: {{ $json.id }} arrives as a number.
+	(value) => (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? String(value) : value),
+	z
+		.string({ invalid_type_error: 'must be text', required_error: 'is required' })
+		.trim()
+		.min(1, 'is required: pick a tailored model or enter its ID')
+		.regex(/^[A-Za-z0-9._-]*$/, 'must be a model ID such as 1234 (letters, digits, . _ - only; no spaces)'),
+);
 
 export const promptSchema = z
 	.string({ invalid_type_error: 'must be text', required_error: 'is required' })
@@ -62,7 +79,12 @@ export const modelInfluenceSchema = numeric(
 	number().min(0, 'must be 0 to 1.5').max(1.5, 'must be 0 to 1.5'),
 );
 
-export const booleanSchema = z.boolean({ invalid_type_error: 'must be true or false' });
+/** Webhook query and body values arrive as text: accept "true"/"false" (any case), nothing else. */
+export const booleanSchema = z.preprocess((value) => {
+	if (typeof value !== 'string') return value;
+	const text = value.trim().toLowerCase();
+	return text === 'true' ? true : text === 'false' ? false : value;
+}, z.boolean({ invalid_type_error: 'must be true or false' }));
 
 export const maxWaitTimeSchema = numeric(
 	number().positive('must be more than 0 seconds').max(MAX_WAIT_SECONDS, `must be at most ${MAX_WAIT_SECONDS} seconds`),
@@ -158,6 +180,11 @@ export const structuredPromptSchema = z.unknown().transform((value, ctx): Struct
 	if (typeof parsed !== 'object' || Array.isArray(parsed)) {
 		const kind = Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`;
 		ctx.addIssue({ code: 'custom', message: `must be a JSON object (got ${kind})` });
+		return z.NEVER;
+	}
+	// An object (from an expression) is sent as JSON text: the same limit applies to that text.
+	if (typeof value !== 'string' && JSON.stringify(parsed).length > MAX_STRUCTURED_PROMPT_LENGTH) {
+		ctx.addIssue({ code: 'custom', message: `must be at most ${MAX_STRUCTURED_PROMPT_LENGTH} characters` });
 		return z.NEVER;
 	}
 	const result = structuredPromptShape.safeParse(parsed);

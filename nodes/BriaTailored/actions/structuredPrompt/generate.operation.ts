@@ -9,7 +9,7 @@ import {
 	waitForCompletionField,
 } from '../shared/fields';
 import type { InputMode } from '../shared/fields';
-import { readValidated, toBriaBody, waitSettings } from '../shared/parameters';
+import { readInputMode, readValidated, toBriaBody, waitSettings } from '../shared/parameters';
 import type { BriaOperation } from '../types';
 
 /*
@@ -28,7 +28,7 @@ export const generateStructuredPrompt: BriaOperation = {
 		optionsCollection(['seed', 'promptContentModeration', 'maxWaitTime', 'concurrency', 'requestsPerMinute']),
 	],
 	prepare(ctx: IExecuteFunctions, itemIndex: number) {
-		const mode = ctx.getNodeParameter('inputMode', itemIndex) as InputMode;
+		const mode = readInputMode<InputMode>(ctx, itemIndex, ['prompt', 'refine']);
 		const values = readValidated(
 			ctx,
 			itemIndex,

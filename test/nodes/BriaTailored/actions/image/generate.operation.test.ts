@@ -198,3 +198,124 @@ describe('Image → Generate as an AI-agent tool', () => {
 		expect(bria.sim.requests('image')).toHaveLength(0);
 	});
 });
+
+describe('Image → Generate: Recreate needs the seed of the image to recreate', () => {
+	const recreate = (extra: Record<string, unknown>) =>
+		imageParameters({ inputMode: 'recreate', structuredPrompt: '{"short_description":"A mug"}', options: { downloadImage: false }, ...extra });
+
+	test('a saved workflow without the seed parameter: an error naming Seed, nothing sent', async () => {
+		const result = await runBriaNode({ credentials: bria.credentials, parameters: recreate({}) });
+		expect(result.error?.message).toMatch(/^Invalid input: Seed: is required/);
+		expect(result.error?.context?.itemIndex).toBe(0);
+		expect(bria.sim.log).toHaveLength(0);
+	});
+
+	test('an unmapped expression (no seed in the item): an error naming Seed, nothing sent', async () => {
+		const result = await runBriaNode({ credentials: bria.credentials, items: [{ json: {} }], parameters: recreate({ seed: '={{ $json.seed }}' }) });
+		expect(result.error?.message).toMatch(/^Invalid input: Seed: is required/);
+		expect(bria.sim.log).toHaveLength(0);
+	});
+
+	test('a mapped seed works as a number or as digits in text; a typed seed too', async () => {
+		const result = await runBriaNode({
+			credentials: bria.credentials,
+			items: [{ json: { seed: 1234 } }, { json: { seed: '5678' } }, { json: { seed: 0 } }],
+			parameters: recreate({ seed: '={{ $json.seed }}' }),
+		});
+		expect(result.error).toBeUndefined();
+		expect(submitted().map((body) => body.seed).sort()).toEqual([0, 1234, 5678]);
+		bria.sim.reset();
+		const typed = await runBriaNode({ credentials: bria.credentials, parameters: recreate({ seed: 42 }) });
+		expect(typed.error).toBeUndefined();
+		expect(submitted()[0].seed).toBe(42);
+	});
+});
+
+describe('Image → Generate: values in the forms real payloads carry', () => {
+	test('a model ID that is a number (Bria\'s model list gives integers)', async () => {
+		const result = await runBriaNode({
+			credentials: bria.credentials,
+			items: [{ json: { model_id: 102 } }],
+			parameters: imageParameters({ model: { __rl: true, mode: 'id', value: '={{ $json.model_id }}' }, inputMode: 'prompt', prompt: 'A mug', options: { downloadImage: false } }),
+		});
+		expect(result.error).toBeUndefined();
+		expect(submitted()[0].tailored_model_id).toBe('102');
+	});
+
+	test('booleans as the text "true"/"false" (webhook query and body values)', async () => {
+		const result = await runBriaNode({
+			credentials: bria.credentials,
+			items: [{ json: { moderate: 'false', wait: 'true', download: 'false' } }],
+			parameters: imageParameters({
+				inputMode: 'prompt',
+				prompt: 'A mug',
+				waitForCompletion: '={{ $json.wait }}',
+				options: { promptContentModeration: '={{ $json.moderate }}', visualOutputContentModeration: '={{ "TRUE" }}', downloadImage: '={{ $json.download }}' },
+			}),
+		});
+		expect(result.error).toBeUndefined();
+		expect(submitted()[0]).toMatchObject({ prompt_content_moderation: false, visual_output_content_moderation: true });
+		expect(result.items[0].json.status).toBe('COMPLETED');
+		expect(result.items[0].binary).toBeUndefined();
+	});
+
+	test('a structured prompt given as an object has the same size limit as text', async () => {
+		const huge = { short_description: 'x'.repeat(100_001) };
+		const result = await runBriaNode({
+			credentials: bria.credentials,
+			items: [{ json: { sp: huge } }],
+			parameters: imageParameters({ inputMode: 'refine', prompt: 'Brighter', structuredPrompt: '={{ $json.sp }}' }),
+		});
+		expect(result.error?.message).toBe('Invalid input: Structured Prompt: must be at most 100000 characters');
+		expect(bria.sim.log).toHaveLength(0);
+	});
+
+	test('an input mode the operation does not have is an error, not a silent run in another mode', async () => {
+		const result = await runBriaNode({
+			credentials: bria.credentials,
+			parameters: imageParameters({ inputMode: 'remix', prompt: 'A mug', structuredPrompt: '{"short_description":"A mug"}' }),
+		});
+		expect(result.error?.message).toBe('Invalid input: Input Mode: must be one of prompt, recreate, refine (got "remix")');
+		expect(bria.sim.log).toHaveLength(0);
+	});
+});
+
+describe('Image → Generate: result images', () => {
+	test.each([
+		['application/octet-stream', 'png'],
+		['binary/octet-stream', 'png'],
+	])('an image served as %s is accepted by its bytes (PNG) with the right type and extension', async (contentType) => {
+		bria.sim.options.imageMimeType = contentType;
+		try {
+			const result = await runBriaNode({ credentials: bria.credentials, parameters: imageParameters({ inputMode: 'prompt', prompt: 'A mug' }) });
+			expect(result.error).toBeUndefined();
+			const requestId = String(result.items[0].json.request_id);
+			expect(result.items[0].binary?.data).toMatchObject({ mimeType: 'image/png', fileExtension: 'png', fileName: `bria-${requestId}.png` });
+			expect(pngDimensions(await binaryBuffer(result.items[0]))).toEqual({ width: 1024, height: 1024 });
+		} finally {
+			bria.sim.options.imageMimeType = 'image/png';
+		}
+	});
+
+	test.each([
+		['JPEG', Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46, 0, 1, 2, 3]), 'image/jpeg', 'jpg'],
+		['WebP', Buffer.concat([Buffer.from('RIFF'), Buffer.from([8, 0, 0, 0]), Buffer.from('WEBPVP8 '), Buffer.alloc(8)]), 'image/webp', 'webp'],
+	])('octet-stream %s bytes are accepted with their type and extension', async (_kind, bytes, mimeType, extension) => {
+		bria.sim.planJobs({ imageFault: { kind: 'respond', status: 200, body: bytes, headers: { 'Content-Type': 'application/octet-stream' } } });
+		const result = await runBriaNode({ credentials: bria.credentials, parameters: imageParameters({ inputMode: 'prompt', prompt: 'A mug' }) });
+		expect(result.error).toBeUndefined();
+		expect(result.items[0].binary?.data).toMatchObject({ mimeType, fileExtension: extension });
+		expect((await binaryBuffer(result.items[0])).equals(bytes)).toBe(true);
+	});
+
+	test('octet-stream bytes that are no image: an error keeping request_id and image_url', async () => {
+		bria.sim.planJobs({ imageFault: { kind: 'respond', status: 200, body: 'PK\u0003\u0004 not an image', headers: { 'Content-Type': 'application/octet-stream' } } });
+		const result = await runBriaNode({ credentials: bria.credentials, continueOnFail: true, parameters: imageParameters({ inputMode: 'prompt', prompt: 'A mug' }) });
+		const requestId = [...bria.sim.jobs.keys()][0];
+		expect(result.items[0].json).toMatchObject({
+			error: 'Could not download the result image: expected an image but got "application/octet-stream" whose bytes are not PNG, JPEG or WebP',
+			request_id: requestId,
+			image_url: `${bria.sim.imageBaseUrl}/results/${requestId}.png`,
+		});
+	});
+});

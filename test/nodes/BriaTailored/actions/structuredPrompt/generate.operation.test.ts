@@ -90,3 +90,23 @@ describe('Structured Prompt → Generate', () => {
 		expect(await binaryBuffer(recreated.items[0])).toEqual(await binaryBuffer(refined.items[0]));
 	});
 });
+
+describe('Structured Prompt → Generate: its own modes, its own result', () => {
+	test('a workflow carrying the image-only mode "recreate" gets a clear error, nothing sent', async () => {
+		const result = await runBriaNode({
+			credentials: bria.credentials,
+			parameters: structuredPromptParameters({ inputMode: 'recreate', prompt: 'A mug', structuredPrompt: '{"short_description":"A mug"}', seed: 5 }),
+		});
+		expect(result.error?.message).toBe('Invalid input: Input Mode: must be one of prompt, refine (got "recreate")');
+		expect(bria.sim.log).toHaveLength(0);
+	});
+
+	test('a COMPLETED job without a structured_prompt is an error with its request_id', async () => {
+		bria.sim.planJobs({ result: { structured_prompt: undefined } });
+		const result = await runBriaNode({ credentials: bria.credentials, parameters: structuredPromptParameters({ inputMode: 'prompt', prompt: 'A mug' }) });
+		const requestId = [...bria.sim.jobs.keys()][0];
+		expect(result.error?.message).toBe(`Bria reported request ${requestId} as completed but sent no structured_prompt`);
+		expect(result.error?.context?.requestId).toBe(requestId);
+		expect(result.error?.httpCode ?? null).toBeNull();
+	});
+});
