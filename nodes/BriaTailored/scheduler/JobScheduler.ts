@@ -52,8 +52,8 @@ export interface JobState extends IDataObject {
 /** Under a tight known limit, a kind of job never seen done is first checked this far in. */
 export const SCARCE_UNLEARNED_FIRST_CHECK_MS = 8_000;
 
-/** Thrown for an item whose submit was never sent because another item failed first. */
-class SubmitStopped extends Error {}
+/** Thrown for an item whose submit was never sent because another item failed first (it gets no result). */
+class SubmitStopped extends NodeOperationError {}
 
 /** The Bria endpoint (and so the rate-limit lane) of a submit path. */
 export function submitEndpoint(path: string): Endpoint {
@@ -216,6 +216,8 @@ export class JobScheduler {
 		const lane = this.budget.lane('status');
 		const durations = this.budget.durations;
 		const started = budgetNow();
+		// Counted before planning its first check: whether checks are scarce includes this job.
+		lane.activeJobs++;
 		// A resumed job may have finished long ago: check it at once, then follow the schedule.
 		const firstCheck = checkOnce || kind === undefined ? { at: started, learned: false } : this.firstCheck(lane, kind, started);
 		let nextCheckAt = firstCheck.at;
@@ -223,7 +225,6 @@ export class JobScheduler {
 		let runningAt = 0;
 		let failures = 0;
 		let lastProblem = '';
-		lane.activeJobs++;
 		try {
 			for (;;) {
 				// One last check exactly at the deadline rather than giving up early, whether the job
@@ -308,12 +309,11 @@ export class JobScheduler {
 
 	/** A turn on `lane`; a stopped batch's submit becomes SubmitStopped (never sent, no result). */
 	private async turn(lane: Lane, request: { dueAt?: number; deadline: number; signal?: AbortSignal }): Promise<Turn | undefined> {
-		try {
-			return await lane.acquire({ party: this.party, ...request });
-		} catch (error) {
-			if (error instanceof CancelledError && this.stopSubmits.signal.aborted && !this.signal?.aborted) throw new SubmitStopped();
-			throw error;
-		}
+		const stopped = async (error: unknown): Promise<never> =>
+			await Promise.reject(
+				error instanceof CancelledError && this.stopSubmits.signal.aborted && !this.signal?.aborted ? new SubmitStopped(this.node, 'Not sent: another item failed first') : error,
+			);
+		return await lane.acquire({ party: this.party, ...request }).catch(stopped);
 	}
 
 	/** Sends on a granted turn and tells the lane how it went (429s are told by the caller). */
