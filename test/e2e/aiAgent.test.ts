@@ -176,6 +176,10 @@ describe.each(AGENT_VERSIONS)('AI Agent %s with the OpenAI Chat Model and the Br
 
 	test('the model calls the tool; Bria gets the prompt and aspect ratio the model chose', () => {
 		expect(run.error).toBeUndefined();
+		// The OpenAI Chat Model node's own choice of API (see MODEL_VERSION), without streaming here.
+		expect(model.requests.map(({ api, stream }) => `${api}${stream ? ' (stream)' : ''}`)).toEqual(
+			model.requests.map(() => (MODEL_VERSION[agentVersion] >= 1.3 ? 'responses' : 'chat')),
+		);
 		const tools = model.requests[0]?.tools ?? [];
 		expect(tools.map((tool) => tool.name)).toEqual([expect.stringMatching(/bria/i)]);
 		// The node marks its prompt (required) and the aspect ratio for the model to fill.
