@@ -362,7 +362,9 @@ export class N8nInstance {
 			// two instances, or a CLI command beside `n8n start`, never collide on 5679.
 			N8N_RUNNERS_BROKER_PORT: String(await freePort()),
 			// 1.x still runs Code nodes in-process when asked; 2.x always uses runners and warns about the variable.
-			...(this.install.major < 2 ? { N8N_RUNNERS_ENABLED: 'false' } : {}),
+			// 1.x keeps binary data in memory by default, so `n8n execute --rawOutput` would print every
+			// image as base64 and exit before the pipe has taken the megabytes: use 2.x's default store.
+			...(this.install.major < 2 ? { N8N_RUNNERS_ENABLED: 'false', N8N_DEFAULT_BINARY_DATA_MODE: 'filesystem' } : {}),
 			N8N_DIAGNOSTICS_ENABLED: 'false',
 			N8N_PERSONALIZATION_ENABLED: 'false',
 			N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
