@@ -174,9 +174,8 @@ type Rows = { rows: Array<{ variant?: string; jobMs?: number }> } & Partial<Buil
 /** Which variant a row belongs to, so a partial run replaces exactly the rows it measured again. */
 const rowKey = (part: RateBoundPart, row: { variant?: string; jobMs?: number }) => (part === 'lag' ? String(row.jobMs) : String(row.variant));
 
-/** Every chosen variant of a rate-bound part in its own fresh process, side by side; their rows as one envelope. */
-async function runVariants(part: RateBoundPart, variants: string[], startLine: StartLine): Promise<PartEnvelope> {
-	const envelopes = await Promise.all(variants.map((variant) => runPart(part, {}, variant, startLine)));
+/** The envelopes of one part's variants as one: their rows together, their errors together. */
+function joinVariants(part: RateBoundPart, envelopes: PartEnvelope[]): PartEnvelope {
 	const results = envelopes.map((envelope) => envelope.result as Rows | undefined).filter((result): result is Rows => !!result);
 	const errors = envelopes.filter((envelope) => envelope.error).map((envelope) => envelope.error);
 	return {
@@ -186,6 +185,30 @@ async function runVariants(part: RateBoundPart, variants: string[], startLine: S
 		...(results.length ? { result: { ...results[0], rows: results.flatMap((result) => result.rows) } as never } : {}),
 		...(errors.length ? { error: errors.join('\n\n') } : {}),
 	};
+}
+
+/**
+ * Variants measured in seconds whose figures a busy CPU would stretch (20 executions answering
+ * within 5 s): they go first, on their own, before the rest start side by side.
+ */
+const isQuick = ({ part, variant }: { part: RateBoundPart; variant: string }) => part === 'burst' && BURST_VARIANTS[variant]?.perMinute >= 60;
+
+/**
+ * Every chosen variant of the rate-bound parts in its own fresh process: the quick ones together
+ * first, then all the others side by side. Resolves `othersStarted` once the last wave measures.
+ */
+async function runRateBound(chosen: Map<PartName, string[]>, othersStarted: () => void): Promise<PartEnvelope[]> {
+	const all = [...chosen.entries()].flatMap(([part, variants]) => (isRateBound(part) ? variants.map((variant) => ({ part, variant })) : []));
+	const waves = [all.filter(isQuick), all.filter((entry) => !isQuick(entry))].filter((wave) => wave.length);
+	const envelopes = new Map<RateBoundPart, PartEnvelope[]>();
+	for (const [index, wave] of waves.entries()) {
+		const startLine = new StartLine();
+		const running = Promise.all(wave.map(({ part, variant }) => runPart(part, {}, variant, startLine).then((envelope) => ({ part, envelope }))));
+		if (index === waves.length - 1) void startLine.started.then(othersStarted);
+		for (const { part, envelope } of await running) envelopes.set(part, [...(envelopes.get(part) ?? []), envelope]);
+	}
+	if (!waves.length) othersStarted();
+	return [...envelopes.entries()].map(([part, list]) => joinVariants(part, list));
 }
 
 /** A partial run's rows over the earlier figures of the same build kind: rows of variants not run again stay. */
@@ -207,14 +230,13 @@ async function main(): Promise<void> {
 	const described = parts.map((part) => (isRateBound(part) && chosen.get(part)?.length !== VARIANTS[part].length ? `${part} (${chosen.get(part)?.join(', ')})` : part));
 	process.stderr.write(`[bench] parts: ${described.join(', ')}${FULL ? ' (BENCH_FULL)' : ''}; ${machine.cpuModel}, nproc ${machine.nproc}, Node ${machine.node}\n`);
 
-	// Two lanes: every variant of the rate-bound parts side by side (long, idle), the CPU-bound parts one after another.
+	// Two lanes: the variants of the rate-bound parts (long, idle), the CPU-bound parts one after another.
 	const results: PartEnvelope[] = [];
-	const startLine = new StartLine();
-	const background = Promise.all(
-		parts.filter(isRateBound).map((part) => runVariants(part, chosen.get(part) ?? VARIANTS[part], startLine).then((envelope) => results.push(envelope))),
-	);
+	let othersStarted!: () => void;
+	const rateBoundStarted = new Promise<void>((resolve) => (othersStarted = resolve));
+	const background = runRateBound(chosen, othersStarted).then((envelopes) => results.push(...envelopes));
 	// The CPU-bound parts wait out the rate-bound variants' start-up, which would skew their figures.
-	if (parts.some(isRateBound)) await startLine.started;
+	await rateBoundStarted;
 	for (const part of parts.filter((name) => !isRateBound(name))) results.push(await (part === 'memory' ? runMemory() : runPart(part)));
 	await background;
 

@@ -310,7 +310,7 @@ function concurrencySection(envelope: PartEnvelope<'concurrency'>, result: Concu
 		'',
 		table(['Items', 'Setting (concurrency)', 'Wall', 'Ideal', 'Ratio to ideal', 'Speed-up over sequential', 'Status calls/job', 'Failed'], rows),
 		'',
-		`Ideal = ceil(N / concurrency) × ${result.jobMs / 1000} s. downloadImage off. All runs go side by side in one process against one simulator without a rate limit (each run has its own scheduler), so they do not slow each other beyond CPU, which part 4 shows is small.`,
+		`Ideal = ceil(N / concurrency) × ${result.jobMs / 1000} s. downloadImage off. All runs go side by side in one process against one simulator without a rate limit, no plan on the credential: one organization, so from issue 8 on they share its rate budget as executions in one n8n process do (before, each run paced itself).`,
 		result.full
 			? 'Sequential × 50 was run for real (BENCH_FULL=1).'
 			: `\\* Sequential × 50 was **not run**: extrapolated as 50 × the measured sequential time per item (${seconds(result.sequentialPerItemMs)}, from the largest sequential run). Set BENCH_FULL=1 to run it (about ${duration(result.sequentialPerItemMs * 50)} more).`,
@@ -364,7 +364,7 @@ function burstSection(envelope: PartEnvelope<'burst'>, data: BenchData): string 
 				['**Wall** = × its limit', ({ row, result }) => `**${seconds(row.wallMs)}** = ${ratio(row.wallMs / burstLimits(result, row).wallLimit)}`, seconds(nominalWall)],
 				[
 					'Answers: first / median / last',
-					({ row }) => `${seconds(row.answersMs[0])} / ${seconds(row.answersMs[median])} / ${seconds(row.answersMs[row.answersMs.length - 1])}`,
+					({ row }) => (row.answersMs.length ? `${seconds(row.answersMs[0])} / ${seconds(row.answersMs[Math.min(median, row.answersMs.length - 1)])} / ${seconds(row.answersMs[row.answersMs.length - 1])}` : 'none'),
 					`${seconds(answerLimitMs(0, perMinute, jobMs))} / ${seconds(answerLimitMs(median, perMinute, jobMs))} / ${seconds(answerLimitMs(executions - 1, perMinute, jobMs))}`,
 				],
 				[
@@ -387,7 +387,7 @@ function burstSection(envelope: PartEnvelope<'burst'>, data: BenchData): string 
 		'',
 		measuredNote(envelope),
 		'',
-		`${buildNote(today, now)}. Each execution runs in n8n's real engine (WorkflowExecute, its own execution id), one item, ${any.jobMs / 1000} s jobs varying ± ${any.jitterMs / 1000} s, downloadImage off, otherwise default options; every variant in a fresh process (nothing learned) against its own simulator, which allows that many requests per endpoint in any 60 s window and answers 429 with Retry-After beyond it. "Plan stated" is \`requestsPerMinute\` on the credential where the build has that field; today's build has only the node option, which is what today's column used. An answer is when an execution finished, from the moment all were started. Each wall is divided by the physical limit computed from that run's own job durations; the limit column shows it for nominal durations (see "How the physical limit is computed").`,
+		`${buildNote(today, now)}. Each execution runs in n8n's real engine (WorkflowExecute, its own execution id), one item, ${any.jobMs / 1000} s jobs varying ± ${any.jitterMs / 1000} s, downloadImage off, otherwise default options; every variant in a fresh process (nothing learned) against its own simulator, which allows that many requests per endpoint in any 60 s window and answers 429 with Retry-After beyond it. "Plan stated" is \`requestsPerMinute\` on the credential where the build has that field; today's build has only the node option, which is what today's column used. An answer is when an execution finished with its result, from the moment all were started (failed executions do not count as answered). Each wall is divided by the physical limit computed from that run's own job durations; the limit column shows it for nominal durations (see "How the physical limit is computed").`,
 		'',
 		...tables,
 		...(notes.length ? ['429s over time (seconds after the first request, route, how many within a second), and errors:', ...notes] : []),

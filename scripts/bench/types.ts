@@ -146,7 +146,7 @@ export interface BurstRow {
 	executions: number;
 	failed: number;
 	wallMs: number;
-	/** When each execution's answer came, from the common start, sorted. */
+	/** When each execution that succeeded answered, from the common start, sorted. */
 	answersMs: number[];
 	/** The durations the simulator drew (jitter included). */
 	durationsMs: number[];
