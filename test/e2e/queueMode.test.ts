@@ -237,19 +237,25 @@ test(`a burst of ${BURST} webhook executions is spread over both workers, each a
 	const wallMs = Date.now() - started;
 
 	const byWorker = [0, 0];
+	const compared = new Set<number>();
 	for (const answer of answers) {
 		expect(answer.status).toBe(200);
 		expect(String(answer.headers['content-type'])).toMatch(/^image\/png/);
 		const size = pngDimensions(answer.bytes);
 		expect(size?.width).toBe(size?.height); // 1:1 asked
 		const requestId = String(answer.headers['x-request-id']);
-		// Byte for byte the image Bria stored for this job: the binary crossed worker → database → main intact.
-		const stored = await request(`${sim.imageBaseUrl}/results/${requestId}.png`);
-		expect(Buffer.from(await stored.body.arrayBuffer()).equals(answer.bytes)).toBe(true);
 		const worker = workerOf(String(answer.headers['x-execution-id']));
 		expect(worker).toBeDefined();
 		byWorker[worker!]++;
+		// Byte for byte the image Bria stored for the job: the binary crossed worker → database → main
+		// intact. Once per worker: the simulator draws each 1024 px picture anew, which costs CPU.
+		if (compared.has(worker!)) continue;
+		compared.add(worker!);
+		const stored = await request(`${sim.imageBaseUrl}/results/${requestId}.png`);
+		expect(Buffer.from(await stored.body.arrayBuffer()).equals(answer.bytes)).toBe(true);
 	}
+	// Every answer is its own picture (each prompt draws a different one).
+	expect(new Set(answers.map((answer) => answer.bytes.toString('base64'))).size).toBe(BURST);
 	const requestIds = answers.map((answer) => String(answer.headers['x-request-id']));
 	expect(new Set(requestIds).size).toBe(BURST);
 	// Every prompt was submitted exactly once, and each answer carries its own job.
