@@ -32,6 +32,17 @@ export class BriaApi implements ICredentialType {
 			description: 'Bria API host. Change it only to go through a proxy or to a Bria-compatible test server.',
 		},
 		{
+			// Shown while the Base URL is plain http:// to a host other than this machine.
+			displayName:
+				'Plain http:// sends the API token unencrypted over the network. Use https:// unless this host is on a network you trust.',
+			name: 'plainHttpWarning',
+			type: 'notice',
+			default: '',
+			displayOptions: {
+				show: { baseUrl: [{ _cnd: { regex: '^\\s*http://(?!(localhost|127\\.\\d+\\.\\d+\\.\\d+|\\[::1\\])(:\\d+)?(/|$))' } }] },
+			},
+		},
+		{
 			displayName: 'Requests per Minute (Plan)',
 			name: 'requestsPerMinute',
 			type: 'number',
@@ -52,12 +63,14 @@ export class BriaApi implements ICredentialType {
 		},
 	};
 
-	// Listing tailored models is free and needs a valid token: a cheap authenticated check.
+	// Listing tailored models is free and needs a valid token: a cheap authenticated check. Like the
+	// node: an empty Base URL means Bria's, and no redirect is followed (it would carry the token along).
 	test: ICredentialTestRequest = {
 		request: {
-			baseURL: '={{$credentials.baseUrl.replace(/\\/+$/, "")}}',
+			baseURL: '={{(String($credentials.baseUrl || "").trim() || "https://engine.prod.bria-api.com").replace(/\\/+$/, "")}}',
 			url: '/v1/tailored-gen/models',
 			method: 'GET',
+			disableFollowRedirect: true,
 		},
 	};
 }

@@ -1,8 +1,10 @@
-import { Workflow } from 'n8n-workflow';
-import type { INodeTypes } from 'n8n-workflow';
+import { ExecuteContext, RoutingNode } from 'n8n-core';
+import { createRunExecutionData, NodeHelpers, Workflow } from 'n8n-workflow';
+import type { ICredentialDataDecryptedObject, INode, INodeType, INodeTypes } from 'n8n-workflow';
 
 import { BriaApi } from '../../credentials/BriaApi.credentials';
 import { TOKEN, useSimulator } from '../harness/fixtures';
+import { engineAdditionalData, TestCredentialsHelper } from '../harness/runNode';
 
 const bria = useSimulator();
 const credential = new BriaApi();
@@ -38,3 +40,78 @@ describe('Bria API credential', () => {
 		expect(bria.sim.requests('models')).toHaveLength(2);
 	});
 });
+
+/*
+ * The credential's Test button, the way n8n runs it (CredentialsTester.runRequestTest): a temporary
+ * node whose one property routes the credential's test request, run by n8n-core's RoutingNode with
+ * the credential's own authenticate definition. Resolves when n8n would say "Connection successful".
+ */
+async function testCredential(data: Record<string, string>): Promise<void> {
+	const credentials = data as unknown as ICredentialDataDecryptedObject;
+	const nodeType = {
+		description: {
+			displayName: 'Temp',
+			name: 'temp',
+			group: ['transform'],
+			version: 1,
+			description: '',
+			defaults: {},
+			inputs: ['main'],
+			outputs: ['main'],
+			credentials: [{ name: 'briaApi', required: true }],
+			properties: [{ displayName: 'Temp', name: 'temp', type: 'string', default: '', routing: { request: credential.test.request } }],
+		},
+	} as unknown as INodeType;
+	const nodeTypes = { getByName: () => nodeType, getByNameAndVersion: () => nodeType, getKnownTypes: () => ({}) } as unknown as INodeTypes;
+	const node: INode = {
+		id: 'temp',
+		name: 'Temp-Node',
+		type: 'temp',
+		typeVersion: 1,
+		position: [0, 0],
+		parameters: {},
+		credentials: { briaApi: { id: 'cred-1', name: 'Bria test' } },
+	};
+	const workflow = new Workflow({ nodes: [node], connections: {}, active: false, nodeTypes });
+	const additionalData = engineAdditionalData({ credentialsHelper: new TestCredentialsHelper(credentials, credential) });
+	const inputData = { main: [[{ json: {} }]] };
+	const context = new ExecuteContext(workflow, node, additionalData, 'internal', createRunExecutionData({}), 0, [], inputData, { node, data: {}, source: null }, []);
+	// n8n hands the tester the decrypted credential with its data under `data`.
+	await new RoutingNode(context, nodeType, { id: 'cred-1', name: 'Bria test', type: 'briaApi', data: credentials } as never).runNode();
+}
+
+describe('Bria API credential: the Test button', () => {
+	test('passes with the right token and fails with a wrong one', async () => {
+		await expect(testCredential({ apiToken: TOKEN, baseUrl: bria.sim.baseUrl })).resolves.toBeUndefined();
+		await expect(testCredential({ apiToken: 'wrong', baseUrl: bria.sim.baseUrl })).rejects.toThrow();
+		const [good, ...bad] = bria.sim.requests('models').map((entry) => entry.status);
+		expect(good).toBe(200);
+		expect(bad.length).toBeGreaterThan(0);
+		expect(bad.every((status) => status === 401)).toBe(true);
+	});
+
+	test('does not follow a redirect: the token never reaches the host a redirect names', async () => {
+		bria.sim.inject('models', { kind: 'respond', status: 302, headers: { Location: `${bria.sim.imageBaseUrl}/collect` } });
+		await expect(testCredential({ apiToken: TOKEN, baseUrl: bria.sim.baseUrl })).rejects.toThrow();
+		expect(bria.sim.requests().filter((entry) => entry.host === 'images')).toEqual([]);
+	});
+
+	test('an empty Base URL means Bria\'s default, as in the node', () => {
+		for (const baseUrl of ['', '   ']) {
+			expect(resolve(String(credential.test.request.baseURL), { baseUrl })).toBe('https://engine.prod.bria-api.com');
+		}
+		expect(resolve(String(credential.test.request.baseURL), { baseUrl: 'https://proxy.example.com/' })).toBe('https://proxy.example.com');
+	});
+
+	test('a plain http:// Base URL to another machine shows a warning; https and this machine do not', () => {
+		const warning = credential.properties.find((property) => property.type === 'notice');
+		if (!warning) throw new Error('no warning notice on the credential');
+		expect(warning.displayName).toMatch(/unencrypted/);
+		const shown = (baseUrl: string) => NodeHelpers.displayParameter({ baseUrl }, warning, null, null);
+		expect(['http://bria-proxy.internal', 'http://10.0.0.5:8080/', 'http://localhost.evil.com']).toEqual(
+			['http://bria-proxy.internal', 'http://10.0.0.5:8080/', 'http://localhost.evil.com'].filter(shown),
+		);
+		expect(['https://engine.prod.bria-api.com', 'http://127.0.0.1:4010', 'http://localhost:8080/', 'http://[::1]:9000'].filter(shown)).toEqual([]);
+	});
+});
+

@@ -49,7 +49,7 @@ const BAD_INPUTS: BadInput[] = [
 	{
 		name: 'recreate without a seed (expression finds none)',
 		parameters: recreate('{"short_description": "a mug"}', '={{ $json.seed }}'),
-		message: 'Invalid input: Seed: is required',
+		message: 'Invalid input: Seed: is required: the seed of the image to recreate, e.g. {{ $json.seed }} from an earlier Bria node',
 	},
 	{ name: 'non-integer seed', parameters: recreate('{"short_description": "a mug"}', 1.5), message: 'Invalid input: Seed: must be a whole number' },
 	{ name: 'negative seed', parameters: recreate('{"short_description": "a mug"}', -1), message: 'Invalid input: Seed: must be 0 or greater' },

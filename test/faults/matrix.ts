@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { BriaTailored } from '../../nodes/BriaTailored/BriaTailored.node';
+import { DOWNLOAD_TIMEOUT_MS } from '../../nodes/BriaTailored/actions/shared/output';
 import { resetBudgets } from '../../nodes/BriaTailored/scheduler/Pacer';
 import type { BriaCredential, RunResult } from '../harness/runNode';
 import { runBriaNode } from '../harness/runNode';
@@ -16,8 +17,12 @@ import type { LogEntry, SimOptions } from '../simulator/BriaSimulator';
  *   - accounting: each input item ends as exactly one output or error item with its pairedItem
  *     (continueOnFail on), or the node error names the item (continueOnFail off);
  *   - billing: at most one accepted submit per item (counted in the simulator's log);
+ *   - traceability: every job the simulator created is named (its request_id) in the node's
+ *     output or error, so nothing Bria may bill is lost (a stopped run is counted apart: n8n keeps
+ *     no output of a stopped node);
  *   - secrecy: the api_token reaches the API host only, and appears in no output, error or log;
- *   - time: the node returns within maxWaitTime + 2 s (per wave of `concurrency` items), and
+ *   - time: the node returns within maxWaitTime + 2 s (per wave of `concurrency` items; plus the
+ *     download budget when it downloaded a result image), and
  *     within 1 s of being stopped; nothing is sent after it returned;
  *   - bad input: not a single request.
  * Each case's own test then asserts the behaviour specific to its fault. The row recorded here
@@ -43,6 +48,10 @@ export interface Row {
 	imageDownloads: number;
 	requests: number;
 	lostItems: number;
+	/** Jobs Bria created that no output item or error names (their request_id is lost). */
+	untraceableJobs: number;
+	/** Jobs submitted before the user stopped the execution (n8n keeps no output of a stopped node). */
+	jobsBeforeStop: number;
 	duplicateSubmits: number;
 	tokenLeaks: number;
 	hang: boolean;
@@ -263,6 +272,14 @@ function checkInvariants(
 	if (duplicateSubmits) violations.push(`${duplicateSubmits} duplicate accepted submit(s)`);
 	if (accepted.length > n) violations.push(`${accepted.length} accepted submits for ${n} item(s)`);
 
+	// Traceability: every job Bria created (and so may bill) is named in the node's output or error.
+	const shown = safeJson([result.items, result.errorOutput, result.error?.message, result.error?.description, result.error?.context]);
+	const untraceable = [...sim.jobs.keys()].filter((id) => !shown.includes(id));
+	// A stopped execution keeps no output or error of the node that was running (n8n's engine ends
+	// the run at once): jobs submitted before a stop cannot be named there. Counted apart, not hidden.
+	if (untraceable.length && !cancelled)
+		violations.push(`${untraceable.length} job(s) Bria created are in no output or error: ${untraceable.join(', ')}`);
+
 	// Secrecy: the token goes to the API host only, and is shown nowhere.
 	const leaks = tokenLeaks(log, result);
 	if (leaks.length) violations.push(`token leaked: ${leaks.join('; ')}`);
@@ -272,7 +289,9 @@ function checkInvariants(
 	const concurrency = Number((spec.parameters.options as IDataObject | undefined)?.concurrency ?? 5);
 	const waves = Math.max(1, Math.ceil(n / (Number.isFinite(concurrency) && concurrency > 0 ? concurrency : 1)));
 	const budgetS = Number.isFinite(maxWaitS) && maxWaitS > 0 ? maxWaitS : 300;
-	let boundMs = waves * budgetS * 1000 + 2_000 + (spec.submitAnswerMs ?? 0);
+	// A result download has its own budget on top of the wait (a job done just in time still gets its image).
+	const downloaded = log.some((e) => e.host === 'images');
+	let boundMs = waves * (budgetS * 1000 + (downloaded ? DOWNLOAD_TIMEOUT_MS : 0)) + 2_000 + (spec.submitAnswerMs ?? 0);
 	let hang = timing.nodeMs > boundMs;
 	if (cancelled) {
 		const stopAt = timing.startedAt + spec.cancelAfterMs!;
@@ -304,6 +323,8 @@ function checkInvariants(
 		imageDownloads: log.filter((e) => e.host === 'images').length,
 		requests: log.length,
 		lostItems,
+		untraceableJobs: cancelled ? 0 : untraceable.length,
+		jobsBeforeStop: cancelled ? untraceable.length : 0,
 		duplicateSubmits,
 		tokenLeaks: leaks.length,
 		hang,

@@ -49,6 +49,7 @@ export default function report(globalConfig: Config.GlobalConfig): void {
 		totals.faultCases < TARGETS.faultCases && `${totals.faultCases} fault cases (target ≥ ${TARGETS.faultCases})`,
 		totals.badInputs < TARGETS.badInputs && `${totals.badInputs} bad inputs (target ≥ ${TARGETS.badInputs})`,
 		totals.lostItems && `${totals.lostItems} lost items`,
+		totals.untraceableJobs && `${totals.untraceableJobs} jobs Bria created that no output or error names`,
 		totals.duplicateSubmits && `${totals.duplicateSubmits} duplicate submits`,
 		totals.tokenLeaks && `${totals.tokenLeaks} token leaks`,
 		totals.hangs && `${totals.hangs} hangs`,
@@ -60,6 +61,8 @@ interface Totals {
 	faultCases: number;
 	badInputs: number;
 	lostItems: number;
+	untraceableJobs: number;
+	jobsBeforeStop: number;
 	duplicateSubmits: number;
 	tokenLeaks: number;
 	hangs: number;
@@ -73,6 +76,8 @@ function summarize(rows: Row[]): Totals {
 		faultCases: counted.filter((row) => row.group !== 'bad input').length,
 		badInputs: counted.filter((row) => row.group === 'bad input').length,
 		lostItems: counted.reduce((sum, row) => sum + row.lostItems, 0),
+		untraceableJobs: counted.reduce((sum, row) => sum + (row.untraceableJobs ?? 0), 0),
+		jobsBeforeStop: counted.reduce((sum, row) => sum + (row.jobsBeforeStop ?? 0), 0),
 		duplicateSubmits: counted.reduce((sum, row) => sum + row.duplicateSubmits, 0),
 		tokenLeaks: counted.reduce((sum, row) => sum + row.tokenLeaks, 0),
 		hangs: counted.filter((row) => row.hang).length,
@@ -113,6 +118,8 @@ function renderTotals(totals: Totals, runtimeS: number): string {
 		`- Fault cases: ${totals.faultCases} (target ≥ ${TARGETS.faultCases})`,
 		`- Bad inputs: ${totals.badInputs} (target ≥ ${TARGETS.badInputs}), every one rejected with 0 requests`,
 		`- Lost items: ${totals.lostItems}`,
+		`- Jobs Bria created that no output or error names (request_id lost): ${totals.untraceableJobs}`,
+		`- Jobs submitted before a Stop (n8n keeps no output of a stopped node, so none names them): ${totals.jobsBeforeStop}`,
 		`- Duplicate submits: ${totals.duplicateSubmits}`,
 		`- Token leaks: ${totals.tokenLeaks}`,
 		`- Hangs (over the time bound, or traffic after the node returned): ${totals.hangs}`,
