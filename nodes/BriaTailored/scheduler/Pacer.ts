@@ -256,7 +256,10 @@ export class Lane {
 			deadline: request.deadline ?? Infinity,
 			seq: this.seq++,
 		};
-		if (Math.max(waiter.dueAt, this.roomAt(now, waiter.party)) > waiter.deadline + TIMER_SLACK_MS) return undefined;
+		// Refused at once only when the turn is sure to come too late; a probe's pending answer
+		// (no known time yet) is waited for, up to the deadline.
+		const turnAt = Math.max(waiter.dueAt, this.roomAt(now, waiter.party));
+		if (turnAt !== Infinity && turnAt > waiter.deadline + TIMER_SLACK_MS) return undefined;
 		return await new Promise<Turn | undefined>((resolve, reject) => {
 			const onAbort = () => {
 				this.remove(entry);

@@ -92,6 +92,8 @@ describe('organization rate budget', () => {
 			granted.push(index);
 			return turn!;
 		});
+		// One with a deadline too: waiting for the probe's answer is no reason to refuse it.
+		const withDeadline = lane.acquire({ party, deadline: 120_000 });
 		await jest.advanceTimersByTimeAsync(0);
 		// Nothing answered yet: the slowest plan's 10 plus one probe are in flight, no more.
 		expect(granted).toHaveLength(11);
@@ -105,6 +107,8 @@ describe('organization rate budget', () => {
 		await jest.advanceTimersByTimeAsync(WINDOW_MS);
 		expect(granted).toHaveLength(15);
 		(await Promise.all(turns.slice(11))).forEach((turn) => turn.answered());
+		await jest.advanceTimersByTimeAsync(WINDOW_MS);
+		await expect(withDeadline).resolves.toBeDefined();
 	});
 
 	test('recovery: a window without a 429 lifts the learned limit, so one early 429 does not pin a fast plan', async () => {
