@@ -84,6 +84,23 @@ describe('renderPicture', () => {
 		expect(sceneOf(sp, 42).caption).toBe(sp.short_description);
 	});
 
+	it('letters text_render entries where they are placed, in their colour', () => {
+		const size = { width: 410, height: 512 };
+		const plain = decodePng(renderPicture(text, 42, size));
+		const withText = { ...sp, text_render: [{ text: 'Morning Ritual', location: 'top center', size: 'large', color: 'deep navy', font: 'sans', appearance_details: '' }] };
+		const lettered = decodePng(renderPicture(JSON.stringify(withText), 42, size));
+		let navy = 0;
+		for (let y = 0; y < size.height * 0.2; y++)
+			for (let x = 0; x < size.width; x++) {
+				const i = (y * size.width + x) * 3;
+				if (lettered.rgb[i + 2] > lettered.rgb[i] + 10 && lettered.rgb[i] < 60) navy++;
+			}
+		expect(navy).toBeGreaterThan(500);
+		// Only the lettering changed: the rest of the picture is the same.
+		expect(changedShare(plain, lettered)).toBeGreaterThan(0.005);
+		expect(changedShare(plain, lettered)).toBeLessThan(0.1);
+	});
+
 	it('still draws a picture from text that is not JSON', () => {
 		expect(pngDimensions(renderPicture('not json', 1, { width: 64, height: 48 }))).toEqual({ width: 64, height: 48 });
 	});

@@ -48,6 +48,8 @@ export interface Scene {
 	window: { offset: number; scale: number };
 	vignette: number;
 	caption: string;
+	/** The structured prompt's text_render entries, lettered onto the picture. */
+	texts: Array<{ text: string; x: number; y: number; scale: number; colour: Rgb }>;
 	seed: number;
 }
 
@@ -226,6 +228,19 @@ export function sceneOf(structuredPrompt: Record<string, unknown>, seed: number)
 		window: { offset: jitter(0.1), scale: 0.8 + random() * 0.35 },
 		vignette: /\b(premium|moody|dramatic|calm|night)\b/i.test(text(aesthetics.mood_atmosphere)) ? 0.32 : 0.2,
 		caption: shortDescription.replace(/\s+/g, ' ').trim(),
+		texts: (Array.isArray(sp.text_render) ? sp.text_render.map(record) : []).slice(0, 3).flatMap((entry, index) => {
+			const words = text(entry.text).replace(/\s+/g, ' ').trim().slice(0, 40);
+			if (!words) return [];
+			const where = text(entry.location).toLowerCase();
+			const size = text(entry.size).toLowerCase();
+			return [{
+				text: words,
+				x: /left/.test(where) ? 0.06 : /right/.test(where) ? 0.94 : 0.5,
+				y: /top|upper/.test(where) ? 0.08 + index * 0.08 : /bottom|lower/.test(where) ? 0.7 - index * 0.08 : 0.3 + index * 0.08,
+				scale: /large|big|headline/.test(size) ? 2 : /small/.test(size) ? 0.75 : 1.25,
+				colour: colourOf(text(entry.color)) ?? [250, 248, 240],
+			}];
+		}),
 		seed,
 	};
 }
@@ -700,28 +715,45 @@ function paintCaption(canvas: Canvas, caption: string): void {
 	const lineHeight = 10 * scale;
 	const bandTop = height - lines.length * lineHeight - 2 * margin * 0.6;
 	canvas.fill([0, bandTop, width, height], (_x, y) => bandTop - y, flat([12, 14, 20]), 0.5);
-	const { data } = canvas;
-	lines.forEach((line, row) => {
-		const top = round(bandTop + margin * 0.6 + row * lineHeight);
-		for (let k = 0; k < line.length; k++) {
-			const bits = glyph(line[k]);
-			const left = margin + k * advance;
-			for (let gy = 0; gy < 7; gy++)
-				for (let gx = 0; gx < 5; gx++) {
-					if (bits[gy * 5 + gx] !== '#') continue;
-					for (let py = 0; py < scale; py++)
-						for (let px = 0; px < scale; px++) {
-							const x = left + gx * scale + px;
-							const y = top + gy * scale + py;
-							if (x >= width || y >= height) continue;
-							const i = (y * width + x) * 3;
-							data[i] = 246;
-							data[i + 1] = 244;
-							data[i + 2] = 238;
-						}
-				}
-		}
-	});
+	lines.forEach((line, row) => letter(canvas, line, margin, round(bandTop + margin * 0.6 + row * lineHeight), scale, [246, 244, 238]));
+}
+
+/** `line` in the bitmap font, `scale` pixels per dot, its top-left corner at (left, top). */
+function letter(canvas: Canvas, line: string, left: number, top: number, scale: number, colour: Rgb): void {
+	const { width, height, data } = canvas;
+	for (let k = 0; k < line.length; k++) {
+		const bits = glyph(line[k]);
+		const x0 = left + k * 6 * scale;
+		for (let gy = 0; gy < 7; gy++)
+			for (let gx = 0; gx < 5; gx++) {
+				if (bits[gy * 5 + gx] !== '#') continue;
+				for (let py = 0; py < scale; py++)
+					for (let px = 0; px < scale; px++) {
+						const x = x0 + gx * scale + px;
+						const y = top + gy * scale + py;
+						if (x < 0 || y < 0 || x >= width || y >= height) continue;
+						const i = (y * width + x) * 3;
+						data[i] = colour[0];
+						data[i + 1] = colour[1];
+						data[i + 2] = colour[2];
+					}
+			}
+	}
+}
+
+/** text_render entries: lettering placed where the structured prompt says, with a soft shadow. */
+function paintTexts(canvas: Canvas, scene: Scene): void {
+	const { width, height } = canvas;
+	for (const entry of scene.texts) {
+		// As large as asked, but never wider than the picture's margins.
+		const scale = max(1, min(round((width / 200) * entry.scale), floor((width * 0.88) / (entry.text.length * 6))));
+		const textWidth = entry.text.length * 6 * scale - scale;
+		const left = round(min(max(entry.x * width - (entry.x === 0.5 ? textWidth / 2 : entry.x > 0.5 ? textWidth : 0), 0), max(0, width - textWidth)));
+		const top = round(entry.y * height);
+		const dark = entry.colour[0] + entry.colour[1] + entry.colour[2] < 300;
+		letter(canvas, entry.text, left + max(1, scale >> 1), top + max(1, scale >> 1), scale, dark ? [236, 232, 222] : [20, 20, 24]);
+		letter(canvas, entry.text, left, top, scale, entry.colour);
+	}
 }
 
 // ---------- PNG ----------
@@ -817,6 +849,7 @@ export function renderPicture(structuredPrompt: string, seed: number, size: { wi
 	const canvas = new Canvas(size.width, size.height);
 	paintBackground(canvas, scene);
 	paintObjects(canvas, scene);
+	paintTexts(canvas, scene);
 	paintCaption(canvas, scene.caption);
 	return encode(canvas, scene);
 }
