@@ -14,6 +14,11 @@ const FIRST_CHECK_DONE_SHARE = 0.36;
 const MIN_FIRST_CHECK_MS = 250;
 const SAMPLES_KEPT = 20;
 const CLOSE_BRACKET_MS = 2_500;
+/** A job still running this far past the first check (and 1.5 × it) means durations have moved. */
+const SHIFT_MARGIN_MS = 4_000;
+const SHIFT_FACTOR = 1.5;
+/** At the tracked share (about a third done at the first check), six in a row is a 1-in-400 chance. */
+const DONE_IN_A_ROW_SHIFT = 6;
 
 export interface DurationSample {
 	/** Last check (ms after the submit was answered) that found the job still running; 0 if none. */
@@ -30,6 +35,10 @@ interface Learned {
 	firstCheckMs: number;
 	/** How many first checks placed by `firstCheckMs` have moved it. */
 	updates: number;
+	/** Consecutive jobs done at their (learned) first check. */
+	doneInARow: number;
+	/** Halved after a run of jobs done at the first check, not yet re-bracketed. */
+	halved?: boolean;
 	samples: DurationSample[];
 }
 
@@ -54,16 +63,33 @@ export class JobDurations {
 	}
 
 	learn(kind: string, sample: DurationSample): void {
+		// One job tells little: start a quarter into the interval where it finished, then track.
+		const seed = Math.max(MIN_FIRST_CHECK_MS, sample.runningAtMs + 0.25 * (sample.doneAtMs - sample.runningAtMs));
 		const learned = this.byKind.get(kind);
 		if (!learned) {
-			// One job tells little: start a quarter into the interval where it finished, then track.
-			const start = sample.runningAtMs + 0.25 * (sample.doneAtMs - sample.runningAtMs);
-			this.byKind.set(kind, { firstCheckMs: Math.max(MIN_FIRST_CHECK_MS, start), updates: 0, samples: [sample] });
+			this.byKind.set(kind, { firstCheckMs: seed, updates: 0, doneInARow: 0, samples: [sample] });
 			return;
 		}
 		learned.samples.push(sample);
 		if (learned.samples.length > SAMPLES_KEPT) learned.samples.shift();
+		// Durations moved (a heavier model version, a busier Bria): a job still running far past
+		// the first check starts the tracking afresh from it; a long run of jobs all done at the
+		// first check halves it, since the tracker's settled steps would take ages to get there.
+		if (sample.runningAtMs > Math.max(learned.firstCheckMs + SHIFT_MARGIN_MS, SHIFT_FACTOR * learned.firstCheckMs)) {
+			Object.assign(learned, { firstCheckMs: seed, updates: 0, doneInARow: 0, halved: false });
+			return;
+		}
 		if (!sample.firstCheckWasLearned) return;
+		learned.doneInARow = sample.doneAtFirstCheck ? learned.doneInARow + 1 : 0;
+		if (learned.doneInARow >= DONE_IN_A_ROW_SHIFT) {
+			Object.assign(learned, { firstCheckMs: Math.max(MIN_FIRST_CHECK_MS, learned.firstCheckMs / 2), updates: 0, doneInARow: 0, halved: true });
+			return;
+		}
+		// After halving, the first job still running brackets the new durations: start from it.
+		if (learned.halved && !sample.doneAtFirstCheck) {
+			Object.assign(learned, { firstCheckMs: seed, updates: 0, halved: false });
+			return;
+		}
 		// Big steps while little is known, down to about 0.4 % of the duration once settled.
 		learned.updates++;
 		const step = (50 + 0.02 * learned.firstCheckMs) * Math.max(0.2, 1 / Math.sqrt(1 + learned.updates / 3));

@@ -15,8 +15,7 @@ function random(seed: number): () => number {
  * scheduler uses (first check where JobDurations says, or 1.5 s before anything is learned; then
  * the 2 s cadence), and returns the status checks and detection lag of the last `measured` jobs.
  */
-function play(meanMs: number, warmUp: number, measured: number, seed = 1) {
-	const durations = new JobDurations();
+function play(meanMs: number, warmUp: number, measured: number, seed = 1, durations = new JobDurations()) {
 	const next = random(seed * 7_919 + meanMs);
 	const checks: number[] = [];
 	const lags: number[] = [];
@@ -49,6 +48,17 @@ describe('learned job durations', () => {
 		const runs = [1, 2, 3].map((seed) => play(meanMs, 30, 300, seed));
 		expect(runs.reduce((sum, run) => sum + run.meanChecks, 0) / runs.length).toBeLessThanOrEqual(2.0);
 		expect(runs.reduce((sum, run) => sum + run.lagP95, 0) / runs.length).toBeLessThanOrEqual(2_000);
+	});
+
+	test('when the durations move (same model, longer or shorter jobs), the first check follows within a few jobs', () => {
+		const durations = new JobDurations();
+		play(2_000, 30, 0, 1, durations);
+		const longer = play(10_000, 10, 100, 1, durations);
+		expect(longer.meanChecks).toBeLessThanOrEqual(2.0);
+		play(30_000, 10, 0, 1, durations);
+		const shorter = play(10_000, 30, 100, 1, durations);
+		expect(shorter.meanChecks).toBeLessThanOrEqual(2.0);
+		expect(shorter.lagP95).toBeLessThanOrEqual(2_000);
 	});
 
 	test('2 s jobs keep the 2 s promise too', () => {
