@@ -190,6 +190,25 @@ describe('batches with failing items', () => {
 	suite.case(
 		{
 			group: 'batch',
+			name: 'On Error → error output: 3 items (fine, moderated 422, job ERROR)',
+			expected: 'the fine item on the success output; exactly the 2 failed ones on the error output, request_id kept',
+			parameters: perItem({ concurrency: 1, downloadImage: false }),
+			items: [{ json: { prompt: 'A teal kettle' } }, { json: { prompt: 'A forbidden poster' } }, { json: { prompt: 'An orange clock' } }],
+			continueOnFail: true,
+			onError: 'continueErrorOutput',
+			setup: (sim) => sim.planJobs({}, { outcome: 'ERROR' }),
+		},
+		({ items, errorOutput, sim }) => {
+			expect(items.map((item) => item.json.status)).toEqual(['COMPLETED']);
+			expect(errorOutput.map((item) => item.pairedItem)).toEqual([{ item: 1 }, { item: 2 }]);
+			const erroredJob = [...sim.jobs.values()].find((job) => job.outcome === 'ERROR');
+			expect(errorOutput[1].json.error).toMatchObject({ request_id: erroredJob?.id, message: expect.stringContaining('Generation failed') });
+		},
+	);
+
+	suite.case(
+		{
+			group: 'batch',
 			name: '5 items against a real rate limit (3 per 3 s per endpoint)',
 			expected: 'paced through 429s: 5 images, each paid once',
 			parameters: perItem({ maxWaitTime: 30, downloadImage: false }),

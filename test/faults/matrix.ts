@@ -73,6 +73,8 @@ export interface CaseSpec {
 	/** Input items; default one empty item. */
 	items?: INodeExecutionData[];
 	continueOnFail?: boolean;
+	/** With continueOnFail: n8n's continue mode (default: regular output). */
+	onError?: 'continueRegularOutput' | 'continueErrorOutput';
 	cancelAfterMs?: number;
 	credentials?: Partial<BriaCredential>;
 	/** Faults, job plans, simulator settings for this case (the simulator was just reset). */
@@ -181,6 +183,7 @@ export function faultSuite(file: string, options: SimOptions = {}) {
 			items,
 			credentials: { apiToken: TOKEN, baseUrl: sim.baseUrl, ...spec.credentials },
 			continueOnFail: spec.continueOnFail,
+			onError: spec.onError,
 			cancelAfterMs: spec.cancelAfterMs,
 		});
 		// After a stop the engine resolves before the node does: wait (bounded) for the node itself.
@@ -251,11 +254,18 @@ function checkInvariants(
 			}
 		}
 	} else {
-		if (result.items.length !== n) violations.push(`${n} item(s) in, ${result.items.length} out`);
+		// With the error output, failed items leave by it (their fields under json.error): both outputs together, in input order.
+		const errorOutput = spec.onError === 'continueErrorOutput';
+		const outputs = errorOutput
+			? [...result.items, ...result.errorOutput].sort((a, b) => pairedIndex(a) - pairedIndex(b))
+			: result.items;
+		if (outputs.length !== n) violations.push(`${n} item(s) in, ${outputs.length} out`);
 		for (let i = 0; i < n; i++) {
-			const item = result.items[i];
+			const item = outputs[i];
 			const paired = item?.pairedItem as { item?: number } | undefined;
-			const hasOutcome = !!item && (typeof item.json.error === 'string' || typeof item.json.status === 'string');
+			const failed = errorOutput ? result.errorOutput.includes(item) : typeof item?.json.error === 'string';
+			const hasOutcome =
+				!!item && (failed ? (errorOutput ? typeof (item.json.error as IDataObject)?.message === 'string' : true) : typeof item.json.status === 'string');
 			if (!item || paired?.item !== i || !hasOutcome) {
 				lostItems++;
 				violations.push(`item ${i}: ${item ? `pairedItem ${JSON.stringify(item.pairedItem)}, json keys ${Object.keys(item.json).join(',')}` : 'missing'}`);
@@ -336,6 +346,10 @@ function checkInvariants(
 	};
 }
 
+function pairedIndex(item: INodeExecutionData): number {
+	return (item.pairedItem as { item?: number } | undefined)?.item ?? -1;
+}
+
 /** Every place the token must not be: the images host, request paths and bodies, and all the user or a log can see. */
 function tokenLeaks(log: LogEntry[], result: RunResult): string[] {
 	const leaks: string[] = [];
@@ -364,6 +378,10 @@ function observe(result: RunResult, cancelled: boolean, timing: { startedAt: num
 		return `cancelled; node returned ${Math.max(0, after)} ms after the stop`;
 	}
 	if (result.error) return `${spec.continueOnFail ? 'node failed: ' : 'error: '}${oneLine(result.error.message)}`;
+	if (result.errorOutput.length) {
+		const failed = result.errorOutput.map((item) => `item ${pairedIndex(item)}`).join(', ');
+		return `success output: ${result.items.map((item) => String(item.json.status)).join(', ') || 'none'}; error output: ${failed}`;
+	}
 	const outcomes = result.items.map((item) =>
 		typeof item.json.error === 'string'
 			? `error item (${oneLine(item.json.error)})`
