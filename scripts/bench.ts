@@ -219,7 +219,10 @@ function mergeRows(part: RateBoundPart, earlier: PartEnvelope | undefined, now: 
 	if (!after && earlier?.result) return earlier;
 	if (!before || !after || (before.pacing ?? 'execution') !== after.pacing) return now;
 	const measured = new Set(after.rows.map((row) => rowKey(part, row)));
-	return { ...now, result: { ...after, rows: [...before.rows.filter((row) => !measured.has(rowKey(part, row))), ...after.rows] } as never };
+	const kept = before.rows.filter((row) => !measured.has(rowKey(part, row)));
+	// Rows kept from an earlier build say so in the stamp.
+	const commit = kept.length && before.commit !== after.commit ? `${after.commit}; variants not run again: ${before.commit}` : after.commit;
+	return { ...now, result: { ...after, commit, rows: [...kept, ...after.rows] } as never };
 }
 
 async function main(): Promise<void> {
