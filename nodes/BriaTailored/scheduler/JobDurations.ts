@@ -12,7 +12,10 @@
 
 const FIRST_CHECK_DONE_SHARE = 0.36;
 const MIN_FIRST_CHECK_MS = 250;
-const SAMPLES_KEPT = 20;
+/** Enough to hold a burst's worth of finishes: the quantile below is taken over all of them. */
+const SAMPLES_KEPT = 60;
+/** A finish is taken this far into the interval that brackets it: before the middle, since a late first check costs lag, an early one only a check. */
+const BRACKET_FINISH_SHARE = 0.375;
 const CLOSE_BRACKET_MS = 2_500;
 /** A job still running this far past the first check (and 1.5 × it) means durations have moved. */
 const SHIFT_MARGIN_MS = 4_000;
@@ -45,6 +48,48 @@ interface Learned {
 export class JobDurations {
 	private readonly byKind = new Map<string, Learned>();
 
+	/** Jobs polling a kind not yet learned at the usual cadence, to learn it for all, by kind. */
+	private readonly scouts = new Map<string, number>();
+
+	/** Jobs waiting for a kind to be learned (or its scout to end), by kind. */
+	private readonly listeners = new Map<string, Set<() => void>>();
+
+	/** Makes the caller a scout of `kind` if it has fewer than `most`; true when it did. Call `scoutDone` after. */
+	claimScout(kind: string, most: number): boolean {
+		const scouts = this.scouts.get(kind) ?? 0;
+		if (scouts >= most) return false;
+		this.scouts.set(kind, scouts + 1);
+		return true;
+	}
+
+	scoutDone(kind: string): void {
+		const scouts = (this.scouts.get(kind) ?? 1) - 1;
+		if (scouts > 0) this.scouts.set(kind, scouts);
+		else this.scouts.delete(kind);
+		this.notify(kind);
+	}
+
+	/** Calls `listener` once, when `kind` is next learned or its scout ends; returns how to stop listening. */
+	onNews(kind: string, listener: () => void): () => void {
+		let set = this.listeners.get(kind);
+		if (!set) {
+			set = new Set();
+			this.listeners.set(kind, set);
+		}
+		set.add(listener);
+		return () => {
+			set.delete(listener);
+			if (!set.size && this.listeners.get(kind) === set) this.listeners.delete(kind);
+		};
+	}
+
+	private notify(kind: string): void {
+		const set = this.listeners.get(kind);
+		if (!set) return;
+		this.listeners.delete(kind);
+		for (const listener of set) listener();
+	}
+
 	/** When to check a job of this kind first when checks are plentiful; undefined until learned. */
 	firstCheckMs(kind: string): number | undefined {
 		return this.byKind.get(kind)?.firstCheckMs;
@@ -62,7 +107,32 @@ export class JobDurations {
 		return Math.max(...bracketed.map((sample) => sample.doneAtMs));
 	}
 
+	/** FIRST_CHECK_DONE_SHARE of the closely bracketed finishes lie before it (each taken BRACKET_FINISH_SHARE into its bracket); undefined under two. */
+	private bracketedQuantile(learned: Learned): number | undefined {
+		const finishes = learned.samples
+			.filter((sample) => sample.runningAtMs > 0 && sample.doneAtMs - sample.runningAtMs <= CLOSE_BRACKET_MS)
+			.map((sample) => sample.runningAtMs + BRACKET_FINISH_SHARE * (sample.doneAtMs - sample.runningAtMs))
+			.sort((a, b) => a - b);
+		if (finishes.length < 2) return undefined;
+		return Math.max(MIN_FIRST_CHECK_MS, finishes[Math.floor(FIRST_CHECK_DONE_SHARE * (finishes.length - 1))]);
+	}
+
+	/** The longest time any job (of any kind) took to be seen done; undefined before the first. */
+	slowestSeenMs(): number | undefined {
+		let slowest: number | undefined;
+		for (const kind of this.byKind.keys()) {
+			const done = this.surelyDoneMs(kind);
+			if (done !== undefined && (slowest === undefined || done > slowest)) slowest = done;
+		}
+		return slowest;
+	}
+
 	learn(kind: string, sample: DurationSample): void {
+		this.track(kind, sample);
+		this.notify(kind);
+	}
+
+	private track(kind: string, sample: DurationSample): void {
 		// One job tells little: start a quarter into the interval where it finished, then track.
 		const seed = Math.max(MIN_FIRST_CHECK_MS, sample.runningAtMs + 0.25 * (sample.doneAtMs - sample.runningAtMs));
 		const learned = this.byKind.get(kind);
@@ -79,7 +149,12 @@ export class JobDurations {
 			Object.assign(learned, { firstCheckMs: seed, updates: 0, doneInARow: 0, halved: false });
 			return;
 		}
-		if (!sample.firstCheckWasLearned) return;
+		if (!sample.firstCheckWasLearned) {
+			// Until first checks placed by it can track it, take the moment from the finishes seen:
+			// where the tracked share of the closely bracketed ones lie.
+			if (learned.updates === 0 && !learned.halved) learned.firstCheckMs = this.bracketedQuantile(learned) ?? learned.firstCheckMs;
+			return;
+		}
 		learned.doneInARow = sample.doneAtFirstCheck ? learned.doneInARow + 1 : 0;
 		if (learned.doneInARow >= DONE_IN_A_ROW_SHIFT) {
 			Object.assign(learned, { firstCheckMs: Math.max(MIN_FIRST_CHECK_MS, learned.firstCheckMs / 2), updates: 0, doneInARow: 0, halved: true });

@@ -5,7 +5,7 @@ import type { JobSpec } from '../actions/types';
 import type { BriaResponse } from '../transport';
 import { apiError, briaErrorText, CancelledError, retryAfterMs, sendToBria } from '../transport';
 import type { Endpoint, Lane, OrganizationBudget, Turn } from './Pacer';
-import { budgetNow, Party } from './Pacer';
+import { budgetNow, budgetSleep, CADENCE_CHECKS_PER_JOB, Party } from './Pacer';
 
 /*
  * The one place that submits Bria jobs and waits for them, for all items of one execution.
@@ -49,8 +49,24 @@ export interface JobState extends IDataObject {
 	status: string;
 }
 
-/** Under a tight known limit, a kind of job never seen done is first checked this far in. */
-export const SCARCE_UNLEARNED_FIRST_CHECK_MS = 8_000;
+/**
+ * Under a tight known limit, a kind of job never seen done is first checked this far in (Bria's
+ * jobs take a few seconds), or a little past the slowest job of any kind seen done in the process.
+ */
+export const SCARCE_UNLEARNED_FIRST_CHECK_MS = 6_000;
+const SCARCE_UNLEARNED_SLOWEST_FACTOR = 1.2;
+/** A first check this late past its learned moment was not placed by it. */
+const LEARNED_MOMENT_TOLERANCE_MS = 250;
+/** A timer may fire a millisecond or two early. */
+const TIMER_SLACK_MS = 2;
+
+interface FirstCheck {
+	at: number;
+	/** Placed by the learned first-check moment (its outcome trains it). */
+	learned: boolean;
+	/** This job polls at the cadence to learn its kind for the others; ends the scouting when done. */
+	scout: boolean;
+}
 
 /** Thrown for an item whose submit was never sent because another item failed first (it gets no result). */
 class SubmitStopped extends NodeOperationError {}
@@ -218,14 +234,15 @@ export class JobScheduler {
 		const started = budgetNow();
 		// Counted before planning its first check: whether checks are scarce includes this job.
 		lane.activeJobs++;
-		// A resumed job may have finished long ago: check it at once, then follow the schedule.
-		const firstCheck = checkOnce || kind === undefined ? { at: started, learned: false } : this.firstCheck(lane, kind, started);
-		let nextCheckAt = firstCheck.at;
+		let firstCheck: FirstCheck = { at: started, learned: false, scout: false };
 		let checks = 0;
 		let runningAt = 0;
 		let failures = 0;
 		let lastProblem = '';
 		try {
+			// A resumed job may have finished long ago: check it at once, then follow the schedule.
+			if (!checkOnce && kind !== undefined) firstCheck = await this.firstCheck(lane, kind, started, deadline);
+			let nextCheckAt = firstCheck.at;
 			for (;;) {
 				// One last check exactly at the deadline rather than giving up early, whether the job
 				// was still running or the last check failed.
@@ -279,8 +296,10 @@ export class JobScheduler {
 						// Timed from when this check was sent, so the request's own round trip does not
 						// stretch the schedule (and the 2 s detection promise) on a slow link. When checks
 						// are scarce, no job is checked more often than its share of the lane.
-						const gap = Math.max(pollDelayMs(sentAt - started), lane.scarce() ? lane.shareMs() : 0);
-						nextCheckAt = Math.max(sentAt + gap, budgetNow() + MIN_GAP_AFTER_ANSWER_MS);
+						const cadenceAt = Math.max(sentAt + pollDelayMs(sentAt - started), budgetNow() + MIN_GAP_AFTER_ANSWER_MS);
+						// A scout's checks at the cadence were budgeted when it was made one (a typical job's worth).
+						const scouting = firstCheck.scout && checks < CADENCE_CHECKS_PER_JOB;
+						nextCheckAt = scouting ? cadenceAt : await this.followUpAt(lane, sentAt, cadenceAt, deadline);
 						continue;
 					}
 				}
@@ -292,19 +311,77 @@ export class JobScheduler {
 			}
 		} finally {
 			lane.activeJobs--;
+			if (firstCheck.scout) durations.scoutDone(kind!);
 		}
 	}
 
 	/**
 	 * When to check a job just submitted first. Learned kinds: where about a third of them are
-	 * done (checks plentiful) or where all have been seen done (checks scarce). Unlearned: 1.5 s
-	 * in, or a little later when checks are scarce, so the few there are find jobs done.
+	 * done (checks plentiful) or where all have been seen done (checks scarce). A kind not learned
+	 * yet: 1.5 s in when the budget lets every waiting job be checked at the cadence through a
+	 * typical job; else, at that moment, one job (the scout) polls at the cadence if the budget has
+	 * room for it beyond one check per job, and the others wait for what it learns, or for a guess
+	 * (a little past the slowest job seen, or a few seconds), rather than spend the window on jobs
+	 * still running. Re-judged whenever it comes due or the kind is learned: in a burst, the jobs
+	 * submitted a moment later count too.
 	 */
-	private firstCheck(lane: Lane, kind: string, started: number): { at: number; learned: boolean } {
-		const scarce = lane.scarce();
-		const learned = scarce ? this.budget.durations.surelyDoneMs(kind) : this.budget.durations.firstCheckMs(kind);
-		if (learned !== undefined) return { at: started + learned, learned: !scarce };
-		return { at: started + (scarce ? SCARCE_UNLEARNED_FIRST_CHECK_MS : pollDelayMs(0)), learned: false };
+	private async firstCheck(lane: Lane, kind: string, started: number, deadline: number): Promise<FirstCheck> {
+		const durations = this.budget.durations;
+		for (;;) {
+			const now = budgetNow();
+			const scarce = lane.scarce();
+			const learned = scarce ? durations.surelyDoneMs(kind) : durations.firstCheckMs(kind);
+			let at = started + (learned ?? pollDelayMs(0));
+			let scout = false;
+			if (learned === undefined && now >= at - TIMER_SLACK_MS) {
+				const budget = lane.budgetPerWindow();
+				if (lane.activeJobs * CADENCE_CHECKS_PER_JOB > budget) {
+					// One scout (its checks beyond one per job must fit): the others follow what it learns.
+					if (budget - lane.activeJobs >= CADENCE_CHECKS_PER_JOB && durations.claimScout(kind, 1)) scout = true;
+					else {
+						const slowest = durations.slowestSeenMs();
+						at = started + (slowest === undefined ? SCARCE_UNLEARNED_FIRST_CHECK_MS : SCARCE_UNLEARNED_SLOWEST_FACTOR * slowest);
+					}
+				}
+			}
+			if (scout || at <= now + TIMER_SLACK_MS || at > deadline) {
+				// Only a check sent at the learned moment says where that moment stands (not one overdue
+				// because the kind was learned after it).
+				return { at, learned: learned !== undefined && !scarce && now - at <= LEARNED_MOMENT_TOLERANCE_MS, scout };
+			}
+			await this.untilNews(kind, at - now);
+		}
+	}
+
+	/** Waits `ms`, or less when `kind` is learned or its scout ends. */
+	private async untilNews(kind: string, ms: number): Promise<void> {
+		let stopListening = () => {};
+		const news = new Promise<void>((resolve) => {
+			stopListening = this.budget.durations.onNews(kind, resolve);
+		});
+		const sleep = budgetSleep(ms, this.signal);
+		// Settled either way; when the news wins, the sleep's later end (or cancel) is not an error.
+		sleep.catch(() => undefined);
+		try {
+			await Promise.race([sleep, news]);
+		} finally {
+			stopListening();
+		}
+	}
+
+	/**
+	 * When to check a running job next: at the cadence, or later by its fair share while checks are
+	 * scarce. Scarcity is judged again at the cadence's moment (and every cadence after), not only
+	 * when the last answer came: in a burst, the jobs found done a moment later no longer count.
+	 */
+	private async followUpAt(lane: Lane, sentAt: number, cadenceAt: number, deadline: number): Promise<number> {
+		for (;;) {
+			const at = Math.max(cadenceAt, sentAt + lane.followUpShareMs());
+			const now = budgetNow();
+			if (at <= cadenceAt || at > deadline) return at;
+			if (now >= at) return at;
+			await budgetSleep(Math.min(at, Math.max(cadenceAt, now + pollDelayMs(FIRST_CHECK_MS))) - now, this.signal);
+		}
 	}
 
 	/** A turn on `lane`; a stopped batch's submit becomes SubmitStopped (never sent, no result). */

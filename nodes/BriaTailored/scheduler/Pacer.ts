@@ -25,6 +25,10 @@ export type Endpoint = 'imageSubmit' | 'structuredPromptSubmit' | 'status' | 'mo
 export const WINDOW_MS = 60_000;
 /** Bria's smallest plan: always safe to send this many per window. */
 export const SLOWEST_PLAN_PER_MINUTE = 10;
+/** Checks a job of Bria's usual length takes at the 2 s cadence (1.5, 3.45, 5.4, 7.35 s). */
+export const CADENCE_CHECKS_PER_JOB = 4;
+/** Bria's plans per endpoint per minute (Free, Pay-as-you-go); Enterprise numbers lie above. */
+const STANDARD_PLANS = [SLOWEST_PLAN_PER_MINUTE, 60];
 /** Past Bria's window edge before a slot counts as free again (timers and clocks are not exact). */
 const WINDOW_MARGIN_MS = 250;
 const MIN_BACKOFF_MS = 2_000;
@@ -135,6 +139,27 @@ export class OrganizationBudget {
 		return lane;
 	}
 
+	/**
+	 * The lowest limit any lane learned from a 429 (while it holds). Bria's plan is one number for
+	 * every endpoint of the organization, so a lane that has not met a 429 yet keeps to it too,
+	 * rather than spending its window before it finds out on its own.
+	 */
+	learnedLimit(): number | undefined {
+		let lowest: number | undefined;
+		for (const lane of this.lanes.values()) {
+			const limit = lane.ownLearnedLimit();
+			if (limit !== undefined && (lowest === undefined || limit < lowest)) lowest = limit;
+		}
+		return lowest;
+	}
+
+	/** The most requests one lane has seen accepted in a window: the plan is at least that, on every endpoint. */
+	knownSafe(): number {
+		let most = SLOWEST_PLAN_PER_MINUTE;
+		for (const lane of this.lanes.values()) most = Math.max(most, lane.safeCount());
+		return most;
+	}
+
 	/** How long nothing has waited or been in flight (0 while busy). */
 	idleSince(now: number): number {
 		for (const lane of this.lanes.values()) if (lane.busy()) return 0;
@@ -220,9 +245,31 @@ export class Lane {
 
 	constructor(private readonly budget: OrganizationBudget) {}
 
-	/** The limit per window this lane keeps to now, if one is known (plan or learned). */
+	/** The limit per window this lane keeps to now, if one is known (plan, or learned by any lane). */
 	limitPerWindow(): number | undefined {
 		if (this.budget.planPerMinute > 0) return this.budget.planPerMinute;
+		return this.budget.learnedLimit();
+	}
+
+	/**
+	 * What this lane can count on per window: the known limit or, without one, the smallest of
+	 * Bria's plans that what Bria has accepted does not rule out (past them all, what it accepted).
+	 * Spending beyond it is a probe that may cost a whole window on a Pay-as-you-go plan.
+	 */
+	budgetPerWindow(): number {
+		const limit = this.limitPerWindow();
+		if (limit !== undefined) return limit;
+		const safe = this.budget.knownSafe();
+		return STANDARD_PLANS.find((plan) => plan >= safe) ?? safe;
+	}
+
+	/** Without a plan: requests per window this lane has seen accepted (grown by probes). */
+	safeCount(): number {
+		return this.safe;
+	}
+
+	/** The limit this lane learned from its own 429s, while it holds. */
+	ownLearnedLimit(): number | undefined {
 		this.liftCeilingIfQuiet(clock.now());
 		return this.learnedLimit;
 	}
@@ -237,6 +284,19 @@ export class Lane {
 	shareMs(): number {
 		const limit = this.limitPerWindow();
 		return limit === undefined ? 0 : (Math.max(1, this.activeJobs) * WINDOW_MS) / limit;
+	}
+
+	/**
+	 * The least gap between two checks of one running job: its fair share while checks are scarce,
+	 * unless most of the window is still free and holds a typical job's checks at the cadence for
+	 * every waiting job (a burst whose jobs are about done is not held back by the steady-state share).
+	 */
+	followUpShareMs(): number {
+		if (!this.scarce()) return 0;
+		const limit = this.limitPerWindow() ?? 0;
+		const free = limit - this.countInWindow(clock.now());
+		if (free >= limit / 2 && free >= this.activeJobs * CADENCE_CHECKS_PER_JOB) return 0;
+		return this.shareMs();
 	}
 
 	busy(): boolean {
@@ -353,7 +413,7 @@ export class Lane {
 
 	private grant(party: Party, now: number): Turn {
 		const inWindow = this.countInWindow(now);
-		const probe = this.budget.planPerMinute <= 0 && this.learnedLimit === undefined && inWindow >= this.safe;
+		const probe = this.limitPerWindow() === undefined && inWindow >= this.safe;
 		const entry: Sent = { at: now, inFlight: true, probe, party };
 		this.sent.push(entry);
 		if (probe) this.probesInFlight++;

@@ -85,3 +85,29 @@ describe('learned job durations', () => {
 		expect(durations.surelyDoneMs('k')).toBe(6_200);
 	});
 });
+
+describe('learning from a batch polled at the cadence (the bench\'s first run of 30 jobs at once)', () => {
+	test('the first check of the next batch lands where about a third of the batch\'s jobs were done, not a quarter into the first bracket', () => {
+		for (const meanMs of [10_000, 30_000]) {
+			const durations = new JobDurations();
+			const next = random(meanMs);
+			const jobs = Array.from({ length: 30 }, () => meanMs * (0.9 + 0.2 * next())).sort((a, b) => a - b);
+			// First batch: nothing learned, every job checked at 1.5 s and then every 1.95 s; shortest first.
+			for (const durationMs of jobs) {
+				let at = pollDelayMs(0);
+				let runningAt = 0;
+				while (at < durationMs) {
+					runningAt = at;
+					at += pollDelayMs(at);
+				}
+				durations.learn('image|101|', { runningAtMs: runningAt, doneAtMs: at, firstCheckWasLearned: false, doneAtFirstCheck: runningAt === 0 });
+			}
+			// Second batch, the same jobs: checked first at the learned moment, then every 1.95 s.
+			const firstCheck = durations.firstCheckMs('image|101|')!;
+			const checks = jobs.map((durationMs) => 1 + Math.max(0, Math.ceil((durationMs - firstCheck) / pollDelayMs(firstCheck))));
+			expect(checks.reduce((sum, n) => sum + n, 0) / checks.length).toBeLessThanOrEqual(2.0);
+			const lags = jobs.map((durationMs, n) => firstCheck + (checks[n] - 1) * pollDelayMs(firstCheck) - durationMs).sort((a, b) => a - b);
+			expect(lags[Math.floor(0.95 * (lags.length - 1))]).toBeLessThanOrEqual(2_000);
+		}
+	});
+});

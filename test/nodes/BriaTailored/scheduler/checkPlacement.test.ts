@@ -1,0 +1,135 @@
+/*
+ * Where status checks go when the organization's checks are scarce (issue 8, follow-up): a fake
+ * clock (jest's timers, which the budget's sleep runs on) and an in-memory Bria whose jobs finish
+ * at set times, so every check's moment is exact.
+ */
+import type { IExecuteFunctions } from 'n8n-workflow';
+
+import type { JobSpec } from '../../../../nodes/BriaTailored/actions/types';
+import { JobScheduler } from '../../../../nodes/BriaTailored/scheduler/JobScheduler';
+import { organizationBudget, Party, resetBudgets, WINDOW_MS } from '../../../../nodes/BriaTailored/scheduler/Pacer';
+
+const BASE_URL = 'https://bria.example';
+
+/** An in-memory Bria: job n finishes `durationsMs[n]` after its submit; counts per endpoint. */
+function fakeBria(durationsMs: number[]) {
+	const finishAt = new Map<string, number>();
+	const checks: Array<{ id: string; at: number; done: boolean }> = [];
+	let submitted = 0;
+	const ctx = {
+		getNode: () => ({ name: 'Bria Tailored', type: 'n8n-nodes-bria.briaTailored', typeVersion: 1, position: [0, 0], parameters: {} }),
+		getExecutionCancelSignal: () => undefined,
+		helpers: {
+			httpRequestWithAuthentication: async (_type: string, options: { method: string; url: string }) => {
+				if (options.method === 'POST') {
+					const id = `job-${submitted}`;
+					finishAt.set(id, Date.now() + durationsMs[submitted++]);
+					return { statusCode: 202, headers: {}, body: { request_id: id, status_url: `${BASE_URL}/v2/status/${id}` } };
+				}
+				const id = options.url.split('/').pop()!;
+				const done = Date.now() >= finishAt.get(id)!;
+				checks.push({ id, at: Date.now(), done });
+				return { statusCode: 200, headers: {}, body: done ? { request_id: id, status: 'COMPLETED', result: { image_url: 'https://x/y.png' } } : { request_id: id, status: 'IN_PROGRESS' } };
+			},
+		},
+	} as unknown as IExecuteFunctions;
+	return { ctx, checks };
+}
+
+const job = (): JobSpec => ({
+	submit: { path: '/v2/image/generate/tailored', body: { prompt: 'A lamp', tailored_model_id: 7 } },
+	expects: 'image',
+	waitForCompletion: true,
+	maxWaitMs: 900_000,
+	download: false,
+	binaryPropertyName: 'data',
+});
+
+/** Runs `count` single-item executions at once (each its own scheduler, as n8n runs them); returns when each answered. */
+async function burst(durationsMs: number[], plan: number, advanceMs: number) {
+	const bria = fakeBria(durationsMs);
+	const budget = organizationBudget(BASE_URL, 'token', plan);
+	const answers = durationsMs.map(async () => {
+		const scheduler = new JobScheduler(bria.ctx, BASE_URL, { concurrency: 1, requestsPerMinute: 0 }, budget);
+		await scheduler.run(job(), 0, Date.now() + 900_000);
+		return Date.now();
+	});
+	await jest.advanceTimersByTimeAsync(advanceMs);
+	return { answers: await Promise.all(answers), checks: bria.checks };
+}
+
+describe('status checks under a scarce budget', () => {
+	beforeEach(() => {
+		jest.useFakeTimers({ now: 0 });
+		resetBudgets();
+	});
+	afterEach(() => {
+		resetBudgets();
+		jest.useRealTimers();
+	});
+
+	test('plan 10, ten 5 s jobs at once (nothing learned): one check each, near the expected finish, so all answer within 2 × job time', async () => {
+		const { answers, checks } = await burst(Array(10).fill(5_000), 10, 3 * WINDOW_MS);
+		expect(checks).toHaveLength(10);
+		expect(checks.every((check) => check.done && check.at >= 5_000 && check.at <= 7_000)).toBe(true);
+		expect(Math.max(...answers)).toBeLessThanOrEqual(7_000);
+	});
+
+	test('plan 60, twenty jobs: a job still running when the others are found done is checked again at the cadence, not after a twentieth of the window each', async () => {
+		const durations = [...Array(19).fill(5_000), 9_000];
+		const { answers, checks } = await burst(durations, 60, 3 * WINDOW_MS);
+		// The slow job: running at its first check, then checked about every 2 s, as the others are done.
+		const slow = checks.filter((check) => check.id === 'job-19');
+		expect(slow.length).toBeGreaterThanOrEqual(2);
+		expect(slow.at(-1)!.at - 9_000).toBeLessThanOrEqual(2_000);
+		expect(Math.max(...answers)).toBeLessThanOrEqual(11_000);
+		expect(checks.length).toBeLessThanOrEqual(60);
+	});
+
+	test.each([
+		['no plan (twenty submits accepted: at least Pay-as-you-go\'s 60)', 0],
+		['plan 60', 60],
+	])('%s, twenty 5 s jobs at once: one job polls to learn the kind, the others are checked once it is learned, so the window is not spent', async (_name, plan) => {
+		const durations = Array.from({ length: 20 }, (_, n) => 4_500 + 50 * n);
+		const { answers, checks } = await burst(durations, plan, 3 * WINDOW_MS);
+		expect(checks.length).toBeLessThanOrEqual(30);
+		// Every job is noticed within the cadence of the moment it finished.
+		for (const [n, duration] of durations.entries()) {
+			const found = checks.find((check) => check.id === `job-${n}` && check.done)!;
+			expect(found.at - duration).toBeLessThanOrEqual(2_000);
+		}
+		expect(Math.max(...answers)).toBeLessThanOrEqual(7_500);
+	});
+});
+
+describe('what one lane learns holds for the organization', () => {
+	beforeEach(() => {
+		jest.useFakeTimers({ now: 0 });
+		resetBudgets();
+	});
+	afterEach(() => {
+		resetBudgets();
+		jest.useRealTimers();
+	});
+
+	test('without a plan, the status lane keeps to the limit the submit lane learned from a 429 (Bria\'s plan is one number for every endpoint)', async () => {
+		const budget = organizationBudget(BASE_URL, 'token');
+		const party = new Party();
+		const submits = budget.lane('imageSubmit');
+		for (let i = 0; i < 10; i++) (await submits.acquire({ party }))!.answered();
+		// The 11th submit is a probe; Bria says 429: the limit is 10.
+		(await submits.acquire({ party }))!.throttled(50_000);
+		expect(budget.lane('status').limitPerWindow()).toBe(10);
+		const status = budget.lane('status');
+		const sentAt: number[] = [];
+		const turns = Array.from({ length: 12 }, async () => {
+			const turn = await status.acquire({ party });
+			turn!.answered();
+			sentAt.push(Date.now());
+		});
+		await jest.advanceTimersByTimeAsync(2 * WINDOW_MS);
+		await Promise.all(turns);
+		// Ten at once, the other two once the window has passed: no probe that Bria would refuse.
+		expect(sentAt.filter((at) => at < WINDOW_MS)).toHaveLength(10);
+	});
+});
