@@ -18,8 +18,8 @@ import type { LogEntry, SimOptions } from '../simulator/BriaSimulator';
  *     (continueOnFail on), or the node error names the item (continueOnFail off);
  *   - billing: at most one accepted submit per item (counted in the simulator's log);
  *   - traceability: every job the simulator created is named (its request_id) in the node's
- *     output or error, so nothing Bria may bill is lost (a stopped run is counted apart: n8n keeps
- *     no output of a stopped node);
+ *     output or error, so nothing Bria may bill is lost (a stopped run keeps no output: there, in
+ *     n8n's log; a submit still unanswered at the stop is counted apart);
  *   - secrecy: the api_token reaches the API host only, and appears in no output, error or log;
  *   - time: the node returns within maxWaitTime + 2 s (per wave of `concurrency` items; plus the
  *     download budget when it downloaded a result image), and
@@ -50,7 +50,7 @@ export interface Row {
 	lostItems: number;
 	/** Jobs Bria created that no output item or error names (their request_id is lost). */
 	untraceableJobs: number;
-	/** Jobs submitted before the user stopped the execution (n8n keeps no output of a stopped node). */
+	/** Jobs whose submit was still unanswered when the user stopped the execution (nothing can name them). */
 	jobsBeforeStop: number;
 	duplicateSubmits: number;
 	tokenLeaks: number;
@@ -283,10 +283,11 @@ function checkInvariants(
 	if (accepted.length > n) violations.push(`${accepted.length} accepted submits for ${n} item(s)`);
 
 	// Traceability: every job Bria created (and so may bill) is named in the node's output or error.
-	const shown = safeJson([result.items, result.errorOutput, result.error?.message, result.error?.description, result.error?.context]);
+	// A stopped execution keeps no output or error of the node that was running, so there the node
+	// names its jobs in n8n's log. Only a submit still unanswered at the stop cannot be named (n8n
+	// aborts the request with the execution): counted apart, not hidden.
+	const shown = safeJson([result.items, result.errorOutput, result.error?.message, result.error?.description, result.error?.context, cancelled ? result.logs : []]);
 	const untraceable = [...sim.jobs.keys()].filter((id) => !shown.includes(id));
-	// A stopped execution keeps no output or error of the node that was running (n8n's engine ends
-	// the run at once): jobs submitted before a stop cannot be named there. Counted apart, not hidden.
 	if (untraceable.length && !cancelled)
 		violations.push(`${untraceable.length} job(s) Bria created are in no output or error: ${untraceable.join(', ')}`);
 

@@ -119,7 +119,7 @@ function renderTotals(totals: Totals, runtimeS: number): string {
 		`- Bad inputs: ${totals.badInputs} (target ≥ ${TARGETS.badInputs}), every one rejected with 0 requests`,
 		`- Lost items: ${totals.lostItems}`,
 		`- Jobs Bria created that no output or error names (request_id lost): ${totals.untraceableJobs}`,
-		`- Jobs submitted before a Stop (n8n keeps no output of a stopped node, so none names them): ${totals.jobsBeforeStop}`,
+		`- Jobs whose submit was still unanswered at a Stop (n8n aborts the request, so nothing can name them; jobs answered before a Stop are named in n8n's log): ${totals.jobsBeforeStop}`,
 		`- Duplicate submits: ${totals.duplicateSubmits}`,
 		`- Token leaks: ${totals.tokenLeaks}`,
 		`- Hangs (over the time bound, or traffic after the node returned): ${totals.hangs}`,

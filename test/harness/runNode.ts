@@ -1,3 +1,4 @@
+import { Logger } from '@n8n/backend-common';
 import { Container } from '@n8n/di';
 import { BinaryDataService, ExecutionLifecycleHooks, LoadOptionsContext, SupplyDataContext, WorkflowExecute } from 'n8n-core';
 import type {
@@ -258,6 +259,11 @@ export async function runBriaNode(options: RunOptions): Promise<RunResult> {
 	const capture = (...args: unknown[]) => logs.push(args.map((a) => (typeof a === 'string' ? a : safeJson(a))).join(' '));
 	const original = { log: console.log, warn: console.warn, error: console.error, info: console.info, debug: console.debug };
 	Object.assign(console, { log: capture, warn: capture, error: capture, info: capture, debug: capture });
+	// What a node writes through this.logger goes to n8n's own Logger (winston, not console).
+	// Its methods are read-only, so the container hands out a recording view of it for the run.
+	const logger = Container.get(Logger);
+	const levels = new Set<PropertyKey>(['error', 'warn', 'info', 'debug']);
+	Container.set(Logger, new Proxy(logger, { get: (target, key) => (levels.has(key) ? capture : Reflect.get(target, key)) }));
 
 	const started = Date.now();
 	try {
@@ -286,6 +292,7 @@ export async function runBriaNode(options: RunOptions): Promise<RunResult> {
 		};
 	} finally {
 		Object.assign(console, original);
+		Container.set(Logger, logger);
 	}
 }
 

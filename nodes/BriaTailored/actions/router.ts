@@ -48,18 +48,22 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 	}
 	const scheduler = new JobScheduler(this, setup.baseUrl, setup.settings, setup.budget);
 	const workflowLimit = workflowTimeout(this);
-	const outcomes = await scheduler.forEach(
-		items.length,
-		async (itemIndex) => {
-			const job = jobs[itemIndex];
-			if (job instanceof Error) throw job;
-			const maxWaitDeadline = Date.now() + job.maxWaitMs;
-			const deadline = Math.min(maxWaitDeadline, workflowLimit.deadline);
-			const state = await scheduler.run(job, itemIndex, deadline, deadline < maxWaitDeadline ? workflowLimit.name : undefined);
-			return await toOutputItem(this, state, job, itemIndex);
-		},
-		!continueOnFail,
-	);
+	const outcomes = await scheduler
+		.forEach(
+			items.length,
+			async (itemIndex) => {
+				const job = jobs[itemIndex];
+				if (job instanceof Error) throw job;
+				const maxWaitDeadline = Date.now() + job.maxWaitMs;
+				const deadline = Math.min(maxWaitDeadline, workflowLimit.deadline);
+				const state = await scheduler.run(job, itemIndex, deadline, deadline < maxWaitDeadline ? workflowLimit.name : undefined);
+				return await toOutputItem(this, state, job, itemIndex);
+			},
+			!continueOnFail,
+		)
+		.catch((error: Error) => {
+			throw stopped(this, error, scheduler.requestIds);
+		});
 
 	if (!continueOnFail) {
 		const firstError = outcomes.find((outcome): outcome is { error: Error } => !!outcome && 'error' in outcome);
@@ -121,4 +125,19 @@ function workflowTimeout(ctx: IExecuteFunctions): { deadline: number; name: stri
 	const seconds = Number(ctx.getWorkflowSettings?.()?.executionTimeout);
 	if (!Number.isFinite(seconds) || seconds <= 0) return { deadline: Infinity, name: '' };
 	return { deadline: Date.now() + seconds * 1000, name: `the workflow's timeout (${Math.round(seconds)} s)` };
+}
+
+/*
+ * A stopped execution keeps no output or error of the node that was running, so the request IDs of
+ * jobs already submitted (paid, and possibly finishing) would be lost with it: they go to n8n's log,
+ * the one place that outlives the stop, and onto the error in case n8n keeps it.
+ */
+function stopped(ctx: IExecuteFunctions, error: Error, requestIds: Map<number, string>): Error {
+	if (!ctx.getExecutionCancelSignal?.()?.aborted || !requestIds.size) return error;
+	const jobs = [...requestIds].map(([item, id]) => `item ${item} → ${id}`).join(', ');
+	ctx.logger.warn(
+		`Bria Tailored: the execution was stopped after Bria accepted these jobs, which may still finish and are billed: ${jobs}. Fetch them with Request → Get Status.`,
+		{ node: ctx.getNode().name },
+	);
+	return withOtherJobs(error, requestIds);
 }
