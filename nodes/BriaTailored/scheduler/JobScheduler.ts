@@ -96,6 +96,9 @@ export class JobScheduler {
 
 	private readonly signal: AbortSignal | undefined;
 
+	/** Items of this run not started yet (concurrency): jobs that will need their share of checks. */
+	private itemsNotStarted = 0;
+
 	/** request_id of every job this execution submitted or resumed, by item index. */
 	readonly requestIds = new Map<number, string>();
 
@@ -128,6 +131,7 @@ export class JobScheduler {
 		const worker = async () => {
 			while (next < count && !(stopOnError && failed) && !this.signal?.aborted) {
 				const itemIndex = next++;
+				this.itemsNotStarted = count - next;
 				try {
 					results[itemIndex] = { value: await task(itemIndex) };
 				} catch (error) {
@@ -336,8 +340,10 @@ export class JobScheduler {
 			if (learned === undefined && now >= at - TIMER_SLACK_MS) {
 				const budget = lane.budgetPerWindow();
 				if (lane.activeJobs * CADENCE_CHECKS_PER_JOB > budget) {
-					// One scout (its checks beyond one per job must fit): the others follow what it learns.
-					if (budget - lane.activeJobs >= CADENCE_CHECKS_PER_JOB && durations.claimScout(kind, 1)) scout = true;
+					// One scout, if its checks fit beyond one per job, counting jobs about to come (submits
+					// waiting for a turn, this run's items not started): the others follow what it learns.
+					const room = budget - lane.activeJobs - this.budget.waitingSubmits() - this.itemsNotStarted;
+					if (room >= CADENCE_CHECKS_PER_JOB && durations.claimScout(kind, 1)) scout = true;
 					else {
 						const slowest = durations.slowestSeenMs();
 						at = started + (slowest === undefined ? SCARCE_UNLEARNED_FIRST_CHECK_MS : SCARCE_UNLEARNED_SLOWEST_FACTOR * slowest);

@@ -153,6 +153,13 @@ export class OrganizationBudget {
 		return lowest;
 	}
 
+	/** Submits waiting for a turn, on every submit lane: jobs that will soon need checks too. */
+	waitingSubmits(): number {
+		let waiting = 0;
+		for (const [endpoint, lane] of this.lanes) if (endpoint === 'imageSubmit' || endpoint === 'structuredPromptSubmit') waiting += lane.waiting();
+		return waiting;
+	}
+
 	/** The most requests one lane has seen accepted in a window: the plan is at least that, on every endpoint. */
 	knownSafe(): number {
 		let most = SLOWEST_PLAN_PER_MINUTE;
@@ -297,6 +304,11 @@ export class Lane {
 		const free = limit - this.countInWindow(clock.now());
 		if (free >= limit / 2 && free >= this.activeJobs * CADENCE_CHECKS_PER_JOB) return 0;
 		return this.shareMs();
+	}
+
+	/** Requests waiting for a turn. */
+	waiting(): number {
+		return this.waiters.length;
 	}
 
 	busy(): boolean {
