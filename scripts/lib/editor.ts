@@ -103,12 +103,27 @@ export class Editor {
 		});
 	}
 
-	/** Opens the model picker's list (served by the node's listSearch method) and returns its entries. */
-	async modelListEntries(): Promise<string[]> {
+	/**
+	 * Opens the model picker's list (served by the node's listSearch method) and returns its entries
+	 * once the list has loaded. While listSearch runs, n8n already shows the saved choice (by its
+	 * cached name) above placeholder rows, so the first entry alone is not the list: wait until the
+	 * list holds nothing but entries, as a user waits for the placeholders to go.
+	 */
+	async modelListEntries(timeoutMs = 60_000): Promise<string[]> {
 		const input = this.page.locator('[data-test-id="ndv"] [data-test-id="rlc-input"]').first();
 		await input.click();
 		const items = this.page.locator('[data-test-id="rlc-item"]');
 		await items.first().waitFor({ state: 'visible' });
+		await this.page.waitForFunction(
+			() => {
+				const list = document.querySelector('[data-test-id="rlc-item"]')?.parentElement;
+				if (!list) return false;
+				// Entries, the "add" row some pickers have, and nothing else (the loading rows are plain divs).
+				return Array.from(list.children).every((row) => (row.getAttribute('data-test-id') ?? '').startsWith('rlc-item'));
+			},
+			undefined,
+			{ timeout: timeoutMs },
+		);
 		await this.settle();
 		return (await items.allTextContents()).map((text) => text.replace(/\s+/g, ' ').trim());
 	}
