@@ -39,7 +39,17 @@ export class BriaApi implements ICredentialType {
 			type: 'notice',
 			default: '',
 			displayOptions: {
-				show: { baseUrl: [{ _cnd: { regex: '^\\s*http://(?!(localhost|127\\.\\d+\\.\\d+\\.\\d+|\\[::1\\])(:\\d+)?(/|$))' } }] },
+				// n8n's regex condition takes no flags: URL schemes and host names are case-insensitive.
+				show: {
+					baseUrl: [
+						{
+							_cnd: {
+								regex:
+									'^\\s*[hH][tT][tT][pP]://(?!([lL][oO][cC][aA][lL][hH][oO][sS][tT]|127\\.\\d+\\.\\d+\\.\\d+|\\[::1\\])(:\\d+)?(/|$))',
+							},
+						},
+					],
+				},
 			},
 		},
 		{

@@ -108,10 +108,12 @@ describe('Bria API credential: the Test button', () => {
 		if (!warning) throw new Error('no warning notice on the credential');
 		expect(warning.displayName).toMatch(/unencrypted/);
 		const shown = (baseUrl: string) => NodeHelpers.displayParameter({ baseUrl }, warning, null, null);
-		expect(['http://bria-proxy.internal', 'http://10.0.0.5:8080/', 'http://localhost.evil.com']).toEqual(
-			['http://bria-proxy.internal', 'http://10.0.0.5:8080/', 'http://localhost.evil.com'].filter(shown),
+		const remote = ['http://bria-proxy.internal', 'http://10.0.0.5:8080/', 'http://localhost.evil.com', 'HTTP://bria-proxy.internal', 'Http://10.0.0.5'];
+		expect(remote.filter(shown)).toEqual(remote);
+		expect(['http://bria-proxy.internal']).toEqual(
+			['http://bria-proxy.internal'].filter(shown),
 		);
-		expect(['https://engine.prod.bria-api.com', 'http://127.0.0.1:4010', 'http://localhost:8080/', 'http://[::1]:9000'].filter(shown)).toEqual([]);
+		expect(['https://engine.prod.bria-api.com', 'http://127.0.0.1:4010', 'http://localhost:8080/', 'http://[::1]:9000', 'HTTP://LOCALHOST:8080'].filter(shown)).toEqual([]);
 	});
 });
 

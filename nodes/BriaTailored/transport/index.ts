@@ -329,8 +329,8 @@ export async function downloadResultFile(
 			? Buffer.from(response.body)
 			: Buffer.from(String(response.body ?? ''));
 	if (data.length === 0) throw fail('the file is empty');
-	if (!untyped) return { data, mimeType: declared };
-	// Object stores send these when no type was set on upload: the bytes say what the file is.
+	// The bytes say what the file is: object stores send octet-stream when no type was set on
+	// upload, and a proxy's error page can arrive labelled as an image.
 	const sniffed = imageTypeOf(data);
 	if (!sniffed) throw fail(`expected an image but got "${declared || 'no content type'}" whose bytes are not PNG, JPEG or WebP`);
 	return { data, mimeType: sniffed };

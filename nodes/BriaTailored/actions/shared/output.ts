@@ -40,7 +40,7 @@ export async function toOutputItem(
 	const missing =
 		job.expects === 'image' && !imageUrl
 			? 'image_url'
-			: job.expects === 'structuredPrompt' && !structuredPrompt
+			: job.expects === 'structuredPrompt' && !isObject(structuredPrompt)
 				? 'structured_prompt'
 				: job.expects === 'any' && !imageUrl && !structuredPrompt
 					? 'result'
@@ -103,13 +103,20 @@ function toSeed(value: unknown): number | null {
 	return typeof seed === 'number' && Number.isFinite(seed) ? seed : null;
 }
 
-/** Bria sends the structured prompt as a JSON string: output the object. Unparseable text is kept as is. */
+/**
+ * Bria sends the structured prompt as a JSON string: output the object. Other text is kept as is
+ * beside an image (the image is the result); `null` means there is none.
+ */
 function toStructuredPrompt(value: unknown): IDataObject | string | null {
-	if (typeof value !== "string") return value && typeof value === "object" ? (value as IDataObject) : null;
+	if (typeof value !== 'string') return isObject(value) ? value : null;
 	try {
 		const parsed = JSON.parse(value) as unknown;
-		return parsed && typeof parsed === "object" ? (parsed as IDataObject) : value;
+		return parsed === null ? null : isObject(parsed) ? parsed : value;
 	} catch {
 		return value;
 	}
+}
+
+function isObject(value: unknown): value is IDataObject {
+	return !!value && typeof value === 'object' && !Array.isArray(value);
 }

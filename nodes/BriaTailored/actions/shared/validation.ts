@@ -11,14 +11,12 @@ export const MAX_PROMPT_LENGTH = 10_000;
 export const MAX_STRUCTURED_PROMPT_LENGTH = 100_000;
 export const MAX_WAIT_SECONDS = 7_200;
 
+/** Plain decimal text only: Number() would also read "0x10" or "1e3" as another value than the one typed. */
+const DECIMAL_TEXT = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
+
 /** Numbers from expressions and forms often arrive as text: accept "42", refuse "42a". */
 const numeric = (schema: z.ZodNumber) =>
-	z.preprocess((value) => {
-		if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) {
-			return Number(value);
-		}
-		return value;
-	}, schema);
+	z.preprocess((value) => (typeof value === 'string' && DECIMAL_TEXT.test(value.trim()) ? Number(value) : value), schema);
 
 const number = (what = 'a number') =>
 	z.number({ invalid_type_error: `must be ${what}`, required_error: 'is required' });

@@ -308,6 +308,29 @@ describe('Image → Generate: result images', () => {
 		expect((await binaryBuffer(result.items[0])).equals(bytes)).toBe(true);
 	});
 
+	test.each([
+		['image/png', '<html><body>Service notice</body></html>'],
+		['image/svg+xml', '<svg xmlns="http://www.w3.org/2000/svg"/>'],
+	])('a file served as %s whose bytes are not PNG, JPEG or WebP: an error keeping request_id and image_url', async (contentType, body) => {
+		bria.sim.planJobs({ imageFault: { kind: 'respond', status: 200, body, headers: { 'Content-Type': contentType } } });
+		const result = await runBriaNode({ credentials: bria.credentials, continueOnFail: true, parameters: imageParameters({ inputMode: 'prompt', prompt: 'A mug' }) });
+		const requestId = [...bria.sim.jobs.keys()][0];
+		expect(result.items[0].binary).toBeUndefined();
+		expect(result.items[0].json).toMatchObject({
+			error: `Could not download the result image: expected an image but got "${contentType}" whose bytes are not PNG, JPEG or WebP`,
+			request_id: requestId,
+			image_url: `${bria.sim.imageBaseUrl}/results/${requestId}.png`,
+		});
+	});
+
+	test('JPEG bytes served as image/png are stored as what they are', async () => {
+		const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46, 0, 1, 2, 3]);
+		bria.sim.planJobs({ imageFault: { kind: 'respond', status: 200, body: jpeg, headers: { 'Content-Type': 'image/png' } } });
+		const result = await runBriaNode({ credentials: bria.credentials, parameters: imageParameters({ inputMode: 'prompt', prompt: 'A mug' }) });
+		expect(result.error).toBeUndefined();
+		expect(result.items[0].binary?.data).toMatchObject({ mimeType: 'image/jpeg', fileExtension: 'jpg' });
+	});
+
 	test('octet-stream bytes that are no image: an error keeping request_id and image_url', async () => {
 		bria.sim.planJobs({ imageFault: { kind: 'respond', status: 200, body: 'PK\u0003\u0004 not an image', headers: { 'Content-Type': 'application/octet-stream' } } });
 		const result = await runBriaNode({ credentials: bria.credentials, continueOnFail: true, parameters: imageParameters({ inputMode: 'prompt', prompt: 'A mug' }) });

@@ -33,6 +33,13 @@ describe('validation rules', () => {
 	test('numbers from expressions: numeric text is accepted, anything else names the rule', () => {
 		expect(messageOf(rules.seedSchema, '42')).toBe('ok');
 		expect(messageOf(rules.seedSchema, '42a')).toBe('Field: must be a whole number');
+		// Only decimal digits count as a number in text: hex and exponent forms would send another seed.
+		expect(messageOf(rules.seedSchema, ' 42 ')).toBe('ok');
+		expect(messageOf(rules.seedSchema, '0x10')).toBe('Field: must be a whole number');
+		expect(messageOf(rules.seedSchema, '1e3')).toBe('Field: must be a whole number');
+		expect(messageOf(rules.modelInfluenceSchema, '0.75')).toBe('ok');
+		expect(messageOf(rules.modelInfluenceSchema, '.5')).toBe('ok');
+		expect(messageOf(rules.modelInfluenceSchema, 'Infinity')).toBe('Field: must be a number');
 		expect(messageOf(rules.seedSchema, -1)).toBe('Field: must be 0 or greater');
 		expect(messageOf(rules.seedSchema, 1.5)).toBe('Field: must be a whole number');
 		expect(messageOf(rules.guidanceScaleSchema, 6)).toBe('Field: must be 3 to 5');

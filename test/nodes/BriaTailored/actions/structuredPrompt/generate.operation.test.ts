@@ -109,4 +109,12 @@ describe('Structured Prompt → Generate: its own modes, its own result', () => 
 		expect(result.error?.context?.requestId).toBe(requestId);
 		expect(result.error?.httpCode ?? null).toBeNull();
 	});
+
+	test.each(['null', '[]', '"text"', 'not json'])('a COMPLETED job whose structured_prompt is %s (no JSON object) is the same error', async (value) => {
+		bria.sim.planJobs({ result: { structured_prompt: value } });
+		const result = await runBriaNode({ credentials: bria.credentials, parameters: structuredPromptParameters({ inputMode: 'prompt', prompt: 'A mug' }) });
+		const requestId = [...bria.sim.jobs.keys()][0];
+		expect(result.error?.message).toBe(`Bria reported request ${requestId} as completed but sent no structured_prompt`);
+		expect(result.error?.context?.requestId).toBe(requestId);
+	});
 });
