@@ -260,14 +260,15 @@ export class Lane {
 
 	/**
 	 * What this lane can count on per window: the known limit or, without one, the smallest of
-	 * Bria's plans that what Bria has accepted does not rule out (past them all, what it accepted).
+	 * Bria's plans that what Bria has accepted does not rule out (past them all, twice what it accepted).
 	 * Spending beyond it is a probe that may cost a whole window on a Pay-as-you-go plan.
 	 */
 	budgetPerWindow(): number {
 		const limit = this.limitPerWindow();
 		if (limit !== undefined) return limit;
 		const safe = this.budget.knownSafe();
-		return STANDARD_PLANS.find((plan) => plan >= safe) ?? safe;
+		// Past every standard plan (Enterprise), the lane probes upward by doubling anyway: count on that.
+		return STANDARD_PLANS.find((plan) => plan >= safe) ?? 2 * safe;
 	}
 
 	/** Without a plan: requests per window this lane has seen accepted (grown by probes). */

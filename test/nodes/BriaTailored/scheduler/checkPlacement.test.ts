@@ -148,4 +148,22 @@ describe('what one lane learns holds for the organization', () => {
 		// Ten at once, the other two once the window has passed: no probe that Bria would refuse.
 		expect(sentAt.filter((at) => at < WINDOW_MS)).toHaveLength(10);
 	});
+
+	test('without a plan, the budget counted on is the smallest plan Bria\'s answers do not rule out; past them all, room to probe upward', async () => {
+		const budget = organizationBudget(BASE_URL, 'token');
+		const party = new Party();
+		const submits = budget.lane('imageSubmit');
+		const status = budget.lane('status');
+		expect(status.budgetPerWindow()).toBe(10);
+		const accept = async (count: number) => {
+			const turns = Array.from({ length: count }, async () => (await submits.acquire({ party }))!.answered());
+			await jest.advanceTimersByTimeAsync(0);
+			await Promise.all(turns);
+		};
+		await accept(11);
+		expect(status.budgetPerWindow()).toBe(60);
+		// 100 accepted in a window: an Enterprise plan, whose limit probes are still finding.
+		await accept(89);
+		expect(status.budgetPerWindow()).toBe(200);
+	});
 });
