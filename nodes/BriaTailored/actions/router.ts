@@ -57,7 +57,7 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 				const maxWaitDeadline = Date.now() + job.maxWaitMs;
 				const deadline = Math.min(maxWaitDeadline, workflowLimit.deadline);
 				const state = await scheduler.run(job, itemIndex, deadline, deadline < maxWaitDeadline ? workflowLimit.name : undefined);
-				return await toOutputItem(this, state, job, itemIndex);
+				return await toOutputItem(this, state, job, itemIndex, workflowLimit.deadline);
 			},
 			!continueOnFail,
 		)

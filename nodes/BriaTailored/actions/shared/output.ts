@@ -26,6 +26,8 @@ export async function toOutputItem(
 	state: JobState,
 	job: JobSpec,
 	itemIndex: number,
+	/** The workflow's own timeout, if set: it bounds the download too (a queue worker would not stop it). */
+	hardDeadline = Infinity,
 ): Promise<INodeExecutionData> {
 	if (state.status !== 'COMPLETED') {
 		return {
@@ -67,11 +69,11 @@ export async function toOutputItem(
 	const item: INodeExecutionData = { json, pairedItem: { item: itemIndex } };
 	if (imageUrl && job.download && !asTool) {
 		// Its own budget, not what is left of Max Wait Time: a job that finished just in time still
-		// gets its (paid) image.
+		// gets its (paid) image. Only the workflow's timeout, which the user set for the whole run, cuts it.
 		const file = await downloadResultFile(
 			ctx,
 			imageUrl,
-			DOWNLOAD_TIMEOUT_MS,
+			Math.max(1, Math.min(DOWNLOAD_TIMEOUT_MS, hardDeadline - Date.now())),
 			{ itemIndex, requestId: state.request_id },
 			ctx.getExecutionCancelSignal?.(),
 		);

@@ -72,4 +72,23 @@ describe("the workflow's timeout bounds the wait", () => {
 		expect(inTime.error).toBeUndefined();
 		expect(inTime.items[0].json).toMatchObject({ status: 'COMPLETED', request_id: expect.any(String) });
 	});
+
+	test('the image download ends at the workflow timeout too, keeping request_id and image_url', async () => {
+		// Done at once, then an image that trickles in for 20 s: without the bound a worker would hold
+		// the execution for the download's own 120 s.
+		bria.sim.planJobs({ durationMs: 200, imageFault: { kind: 'slowBody', ms: 20_000, chunks: 20 } });
+		const result = await runBriaNode({
+			credentials: bria.credentials,
+			parameters: imageParameters({ inputMode: 'prompt', prompt: 'A lamp', options: { maxWaitTime: 60 } }),
+			workflowSettings: { executionTimeout: 3 },
+			continueOnFail: true,
+		});
+		const requestId = [...bria.sim.jobs.keys()][0];
+		expect(result.items[0].json).toMatchObject({
+			error: expect.stringContaining('Could not download the result image'),
+			request_id: requestId,
+			image_url: expect.stringContaining(requestId),
+		});
+		expect(result.durationMs).toBeLessThan(3000 + 2000);
+	});
 });
