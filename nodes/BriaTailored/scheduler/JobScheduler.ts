@@ -41,6 +41,8 @@ export function failureBackoffMs(failures: number): number {
 const SUBMIT_TIMEOUT_MS = 60_000;
 /** However slow an answer was, the next check waits at least this long after it. */
 const MIN_GAP_AFTER_ANSWER_MS = 250;
+/** How long a job whose submit answered at or past its deadline still has for its one check. */
+const LATE_ANSWER_CHECK_MS = 1_000;
 const STATUS_TIMEOUT_MS = 30_000;
 
 /** A job's state as the node reports it: Bria's body, with request_id always present. */
@@ -226,7 +228,7 @@ export class JobScheduler {
 	private async waitFor(
 		requestId: string,
 		itemIndex: number,
-		deadline: number,
+		waitDeadline: number,
 		checkOnce: boolean,
 		limit: string,
 		/** Kind of a job just submitted (its duration is learned); undefined when resuming one. */
@@ -236,6 +238,9 @@ export class JobScheduler {
 		const lane = this.budget.lane('status');
 		const durations = this.budget.durations;
 		const started = budgetNow();
+		// A submit's answer has its own budget and may arrive after the wait's deadline: the job still
+		// gets one check (it may well be done, and paid) before a timeout that would say it is not.
+		const deadline = Math.max(waitDeadline, started + LATE_ANSWER_CHECK_MS);
 		// Counted before planning its first check: whether checks are scarce includes this job.
 		lane.activeJobs++;
 		let firstCheck: FirstCheck = { at: started, learned: false, scout: false };
