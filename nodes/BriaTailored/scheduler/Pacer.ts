@@ -1,7 +1,7 @@
 import { createHash } from 'crypto';
 import type { IExecuteFunctions, ILoadOptionsFunctions } from 'n8n-workflow';
 
-import { CancelledError, CREDENTIAL_TYPE, pause } from '../transport';
+import { CancelledError, CREDENTIAL_TYPE, onAbort, pause } from '../transport';
 import { JobDurations } from './JobDurations';
 
 /*
@@ -334,7 +334,7 @@ export class Lane {
 		const turnAt = Math.max(waiter.dueAt, this.roomAt(now, waiter.party));
 		if (turnAt !== Infinity && turnAt > waiter.deadline + TIMER_SLACK_MS) return undefined;
 		return await new Promise<Turn | undefined>((resolve, reject) => {
-			const onAbort = () => {
+			const cancelled = () => {
 				this.remove(entry);
 				reject(new CancelledError());
 				this.pump();
@@ -343,9 +343,8 @@ export class Lane {
 				...waiter,
 				resolve,
 				reject,
-				detach: () => request.signal?.removeEventListener('abort', onAbort),
+				detach: request.signal ? onAbort(request.signal, cancelled) : () => undefined,
 			};
-			request.signal?.addEventListener('abort', onAbort, { once: true });
 			this.waiters.push(entry);
 			this.pump();
 		});

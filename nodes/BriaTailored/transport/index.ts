@@ -58,19 +58,44 @@ export async function pause(ms: number, signal?: AbortSignal): Promise<void> {
 	if (signal.aborted) throw new CancelledError();
 }
 
+const abortCallbacks = new WeakMap<AbortSignal, Set<() => void>>();
+
+/**
+ * Calls `callback` once when `signal` fires; returns the function that detaches it. Every waiter
+ * of a signal shares one real listener: dozens of items waiting on the execution's cancel signal
+ * would otherwise trip Node's "possible EventTarget memory leak" warning (10 listeners) in n8n's log.
+ */
+export function onAbort(signal: AbortSignal, callback: () => void): () => void {
+	let callbacks = abortCallbacks.get(signal);
+	if (!callbacks) {
+		const waiting = new Set<() => void>();
+		callbacks = waiting;
+		abortCallbacks.set(signal, waiting);
+		signal.addEventListener(
+			'abort',
+			() => {
+				abortCallbacks.delete(signal);
+				for (const call of waiting) call();
+			},
+			{ once: true },
+		);
+	}
+	callbacks.add(callback);
+	return () => callbacks.delete(callback);
+}
+
 /** Settles like `work`, or rejects with `reason()` as soon as `signal` fires, whichever comes first. */
 async function untilAborted<T>(work: Promise<T>, signal: AbortSignal, reason: () => Error): Promise<T> {
 	return await new Promise<T>((resolve, reject) => {
-		const onAbort = () => reject(reason());
-		if (signal.aborted) onAbort();
-		else signal.addEventListener('abort', onAbort, { once: true });
+		if (signal.aborted) reject(reason());
+		const detach = signal.aborted ? () => undefined : onAbort(signal, () => reject(reason()));
 		work.then(
 			(value) => {
-				signal.removeEventListener('abort', onAbort);
+				detach();
 				resolve(value);
 			},
 			(error: unknown) => {
-				signal.removeEventListener('abort', onAbort);
+				detach();
 				reject(error);
 			},
 		);
