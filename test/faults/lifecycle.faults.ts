@@ -19,15 +19,18 @@ describe('cancellation', () => {
 		{
 			group: 'cancel',
 			name: 'stopped between status checks',
-			expected: 'returns within 1 s; nothing sent after',
+			expected: 'returns within 1 s; nothing sent after; the paid job is named in n8n\'s log',
 			parameters: imageParams({}, { maxWaitTime: 60 }),
 			// After the first check (1.5 s), before the second (3.45 s).
 			cancelAfterMs: 2_500,
 			setup: (sim) => sim.planJobs({ outcome: 'NEVER' }),
 		},
-		({ sim }) => {
+		({ sim, logs }) => {
 			expect(sim.submits()).toHaveLength(1);
 			expect(sim.requests('status')).toHaveLength(1);
+			// A stopped node's output is gone: the log is where its request_id survives.
+			const [requestId] = [...sim.jobs.keys()];
+			expect(logs.find((line) => line.includes('the execution was stopped after Bria accepted these jobs'))).toContain(requestId);
 		},
 	);
 

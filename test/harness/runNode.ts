@@ -242,6 +242,23 @@ export async function runBriaNodeAsTool(options: RunOptions): Promise<INodeExecu
 	return await new BriaTailored().execute.call(context as never);
 }
 
+/*
+ * What a node writes through this.logger goes to n8n's own Logger (winston, not console). Its
+ * methods are read-only, so the container hands out a recording view of it, installed once. Lines
+ * go to the latest run's log, also after the run resolved: after a stop the engine resolves
+ * before the node has finished (and logged).
+ */
+let nodeLogs: string[] = [];
+let loggerRecorded = false;
+function recordNodeLogs(logs: string[]): void {
+	nodeLogs = logs;
+	if (loggerRecorded) return;
+	loggerRecorded = true;
+	const levels = new Set<PropertyKey>(['error', 'warn', 'info', 'debug']);
+	const record = (...args: unknown[]) => nodeLogs.push(args.map((a) => (typeof a === 'string' ? a : safeJson(a))).join(' '));
+	Container.set(Logger, new Proxy(Container.get(Logger), { get: (target, key) => (levels.has(key) ? record : Reflect.get(target, key)) }));
+}
+
 export async function runBriaNode(options: RunOptions): Promise<RunResult> {
 	await ensureBinaryData();
 	const node = briaNode(options.parameters, options.continueOnFail, options.onError);
@@ -259,11 +276,7 @@ export async function runBriaNode(options: RunOptions): Promise<RunResult> {
 	const capture = (...args: unknown[]) => logs.push(args.map((a) => (typeof a === 'string' ? a : safeJson(a))).join(' '));
 	const original = { log: console.log, warn: console.warn, error: console.error, info: console.info, debug: console.debug };
 	Object.assign(console, { log: capture, warn: capture, error: capture, info: capture, debug: capture });
-	// What a node writes through this.logger goes to n8n's own Logger (winston, not console).
-	// Its methods are read-only, so the container hands out a recording view of it for the run.
-	const logger = Container.get(Logger);
-	const levels = new Set<PropertyKey>(['error', 'warn', 'info', 'debug']);
-	Container.set(Logger, new Proxy(logger, { get: (target, key) => (levels.has(key) ? capture : Reflect.get(target, key)) }));
+	recordNodeLogs(logs);
 
 	const started = Date.now();
 	try {
@@ -292,7 +305,6 @@ export async function runBriaNode(options: RunOptions): Promise<RunResult> {
 		};
 	} finally {
 		Object.assign(console, original);
-		Container.set(Logger, logger);
 	}
 }
 

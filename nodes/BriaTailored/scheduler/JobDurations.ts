@@ -16,6 +16,8 @@ const MIN_FIRST_CHECK_MS = 250;
 const SAMPLES_KEPT = 60;
 /** A finish is taken this far into the interval that brackets it: before the middle, since a late first check costs lag, an early one only a check. */
 const BRACKET_FINISH_SHARE = 0.375;
+/** Share of closely bracketed finishes that `surelyDoneMs` covers. */
+const SURELY_DONE_SHARE = 0.9;
 const CLOSE_BRACKET_MS = 2_500;
 /** A job still running this far past the first check (and 1.5 × it) means durations have moved. */
 const SHIFT_MARGIN_MS = 4_000;
@@ -96,7 +98,7 @@ export class JobDurations {
 	}
 
 	/**
-	 * When to check first when checks are scarce: just past the longest such job seen. Taken from
+	 * When to check first when checks are scarce: just past nearly all such jobs seen (90 %). Taken from
 	 * checks that bracket the finish closely; a check delayed by the rate limit only says "done by then".
 	 */
 	surelyDoneMs(kind: string): number | undefined {
@@ -104,7 +106,9 @@ export class JobDurations {
 		if (!learned) return undefined;
 		const bracketed = learned.samples.filter((sample) => sample.runningAtMs > 0 && sample.doneAtMs - sample.runningAtMs <= CLOSE_BRACKET_MS);
 		if (!bracketed.length) return Math.min(...learned.samples.map((sample) => sample.doneAtMs));
-		return Math.max(...bracketed.map((sample) => sample.doneAtMs));
+		// Nearly all of them, not the slowest: one unusual job must not delay every later first check.
+		const done = bracketed.map((sample) => sample.doneAtMs).sort((a, b) => a - b);
+		return done[Math.ceil(SURELY_DONE_SHARE * (done.length - 1))];
 	}
 
 	/** FIRST_CHECK_DONE_SHARE of the closely bracketed finishes lie before it (each taken BRACKET_FINISH_SHARE into its bracket); undefined under two. */

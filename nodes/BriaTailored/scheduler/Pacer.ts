@@ -85,7 +85,9 @@ export function organizationBudget(baseUrl: string, apiToken: string, planPerMin
 		budget = new OrganizationBudget();
 		budgets.set(key, budget);
 	}
-	budget.planPerMinute = Number.isFinite(planPerMinute) && planPerMinute > 0 ? planPerMinute : 0;
+	// A stated plan replaces the last one (an edited credential applies to the next run); a second
+	// credential of the organization that states none does not clear it.
+	if (Number.isFinite(planPerMinute) && planPerMinute > 0) budget.planPerMinute = planPerMinute;
 	budget.lastUsedAt = now;
 	return budget;
 }
@@ -323,6 +325,8 @@ export class Lane {
 	async acquire(request: TurnRequest): Promise<Turn | undefined> {
 		if (request.signal?.aborted) throw new CancelledError();
 		const now = clock.now();
+		// In use, even between a long batch's checks: not to be dropped as idle.
+		this.budget.lastUsedAt = now;
 		const waiter = {
 			party: request.party,
 			dueAt: request.dueAt ?? now,

@@ -245,7 +245,7 @@ export const option = {
 		default: 0,
 		typeOptions: { minValue: 0 },
 		description:
-			'This node\'s own cap per Bria endpoint per minute, on top of the organization\'s rate budget (set your plan on the Bria API credential). 0 = no cap of its own. Read from the first item.',
+			'Cap per Bria endpoint per minute for each run of this node, on top of the organization\'s rate budget (set your plan on the Bria API credential). 0 = no cap of its own. Read from the first item.',
 	},
 } satisfies Record<string, INodeProperties>;
 

@@ -84,6 +84,17 @@ describe('learned job durations', () => {
 		durations.learn('k', { runningAtMs: 0, doneAtMs: 61_000, firstCheckWasLearned: false, doneAtFirstCheck: true });
 		expect(durations.surelyDoneMs('k')).toBe(6_200);
 	});
+
+	test('one unusually slow job does not move every later scarce first check out to its length', () => {
+		const durations = new JobDurations();
+		const normal = (n: number) => {
+			for (let i = 0; i < n; i++) durations.learn('k', { runningAtMs: 4_400 + 100 * (i % 5), doneAtMs: 6_350 + 100 * (i % 5), firstCheckWasLearned: false, doneAtFirstCheck: false });
+		};
+		normal(5);
+		durations.learn('k', { runningAtMs: 53_000, doneAtMs: 54_950, firstCheckWasLearned: false, doneAtFirstCheck: false });
+		normal(20);
+		expect(durations.surelyDoneMs('k')).toBeLessThan(8_000);
+	});
 });
 
 describe('learning from a batch polled at the cadence (the bench\'s first run of 30 jobs at once)', () => {

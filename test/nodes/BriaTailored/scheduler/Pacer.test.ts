@@ -165,6 +165,30 @@ describe('organization rate budget', () => {
 		expect(budget.lane('status').limitPerWindow()).toBe(60);
 	});
 
+	test('a second credential of the same organization without a plan does not clear the plan the first one states', async () => {
+		const budget = organizationBudget(URL_A, TOKEN_A, 10);
+		await Promise.all(send(budget.lane('imageSubmit'), new Party(), 10));
+		expect(organizationBudget(URL_A, TOKEN_A, 0)).toBe(budget);
+		const more = send(budget.lane('imageSubmit'), new Party(), 1);
+		// The window is full at the stated plan: the next turn waits for it, not granted at once.
+		await jest.advanceTimersByTimeAsync(1_000);
+		expect(budget.lane('imageSubmit').limitPerWindow()).toBe(10);
+		await jest.advanceTimersByTimeAsync(2 * WINDOW_MS);
+		const [at] = await Promise.all(more);
+		expect(at).toBeGreaterThanOrEqual(WINDOW_MS);
+	});
+
+	test('an organization whose lanes are still used (a long batch between checks) is not dropped as idle', async () => {
+		const budget = organizationBudget(URL_A, TOKEN_A, 10);
+		const party = new Party();
+		for (let minute = 0; minute < 20; minute++) {
+			await Promise.all(send(budget.lane('status'), party, 1));
+			await jest.advanceTimersByTimeAsync(WINDOW_MS);
+		}
+		organizationBudget(URL_A, 'token-other');
+		expect(organizationBudget(URL_A, TOKEN_A, 10)).toBe(budget);
+	});
+
 	test('idle organizations are dropped lazily, when the registry is next used; busy ones are kept', async () => {
 		const idle = organizationBudget(URL_A, TOKEN_A, 1);
 		const busy = organizationBudget(URL_A, 'token-busy', 1);
