@@ -238,9 +238,11 @@ export class JobScheduler {
 		const lane = this.budget.lane('status');
 		const durations = this.budget.durations;
 		const started = budgetNow();
-		// A submit's answer has its own budget and may arrive after the wait's deadline: the job still
-		// gets one check (it may well be done, and paid) before a timeout that would say it is not.
-		const deadline = Math.max(waitDeadline, started + LATE_ANSWER_CHECK_MS);
+		// A submit's answer has its own budget and may arrive at or after the wait's deadline: the job
+		// still gets one check, at once (it may well be done, and paid), before a timeout that would
+		// say it is not.
+		const answeredLate = waitDeadline - started < LATE_ANSWER_CHECK_MS;
+		const deadline = answeredLate ? started + LATE_ANSWER_CHECK_MS : waitDeadline;
 		// Counted before planning its first check: whether checks are scarce includes this job.
 		lane.activeJobs++;
 		let firstCheck: FirstCheck = { at: started, learned: false, scout: false };
@@ -250,9 +252,10 @@ export class JobScheduler {
 		let lastProblem = '';
 		try {
 			// A resumed job may have finished long ago: check it at once, then follow the schedule.
-			if (!checkOnce && kind !== undefined) firstCheck = await this.firstCheck(lane, kind, started, deadline);
+			if (!checkOnce && kind !== undefined && !answeredLate) firstCheck = await this.firstCheck(lane, kind, started, deadline);
 			let nextCheckAt = firstCheck.at;
 			for (;;) {
+				if (answeredLate && checks > 0) throw this.timeout(requestId, itemIndex, limit, lastProblem);
 				// One last check exactly at the deadline rather than giving up early, whether the job
 				// was still running or the last check failed.
 				if (nextCheckAt > deadline && deadline - budgetNow() > 250) nextCheckAt = deadline;

@@ -373,12 +373,6 @@ export class Lane {
 	private pump(): void {
 		const now = clock.now();
 		this.forgetOld(now);
-		for (const waiter of [...this.waiters]) {
-			if (waiter.deadline + TIMER_SLACK_MS < now) {
-				this.remove(waiter);
-				waiter.resolve(undefined);
-			}
-		}
 		for (;;) {
 			const due = this.waiters.filter((waiter) => waiter.dueAt <= now + TIMER_SLACK_MS);
 			// Round-robin: the party served longest ago first; within a party, the earliest due.
@@ -390,6 +384,14 @@ export class Lane {
 			if (!next) break;
 			this.remove(next);
 			next.resolve(this.grant(next.party, now));
+		}
+		// Expired only after granting: a turn that was due with room by its deadline is not refused
+		// because the timer that brought it fired a few milliseconds late.
+		for (const waiter of [...this.waiters]) {
+			if (waiter.deadline + TIMER_SLACK_MS < now) {
+				this.remove(waiter);
+				waiter.resolve(undefined);
+			}
 		}
 		let wakeAt = Infinity;
 		for (const waiter of this.waiters) {
