@@ -7,7 +7,7 @@ import { BriaApi } from '../../credentials/BriaApi.credentials';
 import * as pacerModule from '../../nodes/BriaTailored/scheduler/Pacer';
 import { runBriaNode } from '../../test/harness/runNode';
 import type { BriaCredential, RunResult } from '../../test/harness/runNode';
-import type { BuildStamp, OrchestratorMessage, Pacing, PlanPlace, SimLog, WorkerMessage } from './types';
+import type { BuildStamp, OrchestratorMessage, Pacing, PlanPlace, RequestCounts, SimLog, WorkerMessage } from './types';
 
 /** Image generation from a text prompt with model 101 (the simulator's first fibo model). */
 export function generateImages(prompt: string, options: INodeParameters): INodeParameters {
@@ -89,17 +89,6 @@ export function withPlan(
 		return { credentials: { ...credentials, requestsPerMinute: perMinute } as BriaCredential, options: {}, place: 'credential' };
 	}
 	return { credentials, options: { requestsPerMinute: perMinute }, place: 'node option' };
-}
-
-export interface RequestCounts {
-	requests: number;
-	throttled: number;
-	submits: number;
-	submits429: number;
-	statusCalls: number;
-	status429: number;
-	/** When 429s came, grouped into bursts: seconds after the first request, route, count. */
-	throttleBursts: Array<{ atS: number; route: string; count: number }>;
 }
 
 /** Requests to the API host by route, and the 429s among them, from the simulator's log. */

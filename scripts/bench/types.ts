@@ -107,7 +107,19 @@ export interface LagResult extends Partial<BuildStamp> {
 	rows: LagRow[];
 }
 
-export interface RateLimitRow {
+/** Requests to the API host by route, and the 429s among them (counted from the simulator's log). */
+export interface RequestCounts {
+	requests: number;
+	throttled: number;
+	submits: number;
+	submits429: number;
+	statusCalls: number;
+	status429: number;
+	/** When 429s came, grouped into bursts: seconds after the first request, route, count. */
+	throttleBursts: Array<{ atS: number; route: string; count: number }>;
+}
+
+export interface RateLimitRow extends RequestCounts {
 	variant: string;
 	options: Record<string, unknown>;
 	/** Absent in figures from before the plan could sit on the credential. */
@@ -118,14 +130,6 @@ export interface RateLimitRow {
 	failed: number;
 	wallMs: number;
 	cancelled: boolean;
-	requests: number;
-	throttled: number;
-	submits: number;
-	submits429: number;
-	statusCalls: number;
-	status429: number;
-	/** When 429s came, grouped into bursts: seconds after the first request, route, count. */
-	throttleBursts: Array<{ atS: number; route: string; count: number }>;
 	/** Distinct error messages of failed items (at most a few). */
 	errors: string[];
 }
@@ -139,7 +143,7 @@ export interface RateLimitResult extends Partial<BuildStamp> {
 }
 
 /** One variant of the burst: N single-item executions started at once. */
-export interface BurstRow {
+export interface BurstRow extends RequestCounts {
 	variant: string;
 	perMinute: number;
 	plan: PlanPlace;
@@ -151,13 +155,6 @@ export interface BurstRow {
 	/** The durations the simulator drew (jitter included). */
 	durationsMs: number[];
 	cancelled: boolean;
-	requests: number;
-	throttled: number;
-	submits: number;
-	submits429: number;
-	statusCalls: number;
-	status429: number;
-	throttleBursts: Array<{ atS: number; route: string; count: number }>;
 	errors: string[];
 }
 
