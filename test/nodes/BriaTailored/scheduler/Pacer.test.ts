@@ -1,6 +1,7 @@
 import { CancelledError } from '../../../../nodes/BriaTailored/transport';
 import type { Lane } from '../../../../nodes/BriaTailored/scheduler/Pacer';
-import { budgetCount, IDLE_MS, organizationBudget, Party, resetBudgets, WINDOW_MS } from '../../../../nodes/BriaTailored/scheduler/Pacer';
+import { budgetCount, IDLE_MS, organizationBudget, Party, WINDOW_MS } from '../../../../nodes/BriaTailored/scheduler/Pacer';
+import { useFakeBudgetClock } from '../../../harness/fakeBudgetClock';
 
 const URL_A = 'https://bria.example';
 const TOKEN_A = 'token-a';
@@ -16,14 +17,7 @@ function send(lane: Lane, party: Party, count: number, options: { deadline?: num
 }
 
 describe('organization rate budget', () => {
-	beforeEach(() => {
-		jest.useFakeTimers({ now: 0 });
-		resetBudgets();
-	});
-	afterEach(() => {
-		resetBudgets();
-		jest.useRealTimers();
-	});
+	useFakeBudgetClock();
 
 	test('with the plan known, a burst up to the plan goes at once and the rest waits for Bria\'s window', async () => {
 		const lane = organizationBudget(URL_A, TOKEN_A, 10).lane('imageSubmit');

@@ -7,7 +7,8 @@ import type { IExecuteFunctions } from 'n8n-workflow';
 
 import type { JobSpec } from '../../../../nodes/BriaTailored/actions/types';
 import { JobScheduler } from '../../../../nodes/BriaTailored/scheduler/JobScheduler';
-import { organizationBudget, Party, resetBudgets, WINDOW_MS } from '../../../../nodes/BriaTailored/scheduler/Pacer';
+import { organizationBudget, Party, WINDOW_MS } from '../../../../nodes/BriaTailored/scheduler/Pacer';
+import { useFakeBudgetClock } from '../../../harness/fakeBudgetClock';
 
 const BASE_URL = 'https://bria.example';
 
@@ -59,14 +60,7 @@ async function burst(durationsMs: number[], plan: number, advanceMs: number) {
 }
 
 describe('status checks under a scarce budget', () => {
-	beforeEach(() => {
-		jest.useFakeTimers({ now: 0 });
-		resetBudgets();
-	});
-	afterEach(() => {
-		resetBudgets();
-		jest.useRealTimers();
-	});
+	useFakeBudgetClock();
 
 	test('plan 10, ten 5 s jobs at once (nothing learned): one check each, near the expected finish, so all answer within 2 × job time', async () => {
 		const { answers, checks } = await burst(Array(10).fill(5_000), 10, 3 * WINDOW_MS);
@@ -119,14 +113,7 @@ describe('status checks under a scarce budget', () => {
 });
 
 describe('what one lane learns holds for the organization', () => {
-	beforeEach(() => {
-		jest.useFakeTimers({ now: 0 });
-		resetBudgets();
-	});
-	afterEach(() => {
-		resetBudgets();
-		jest.useRealTimers();
-	});
+	useFakeBudgetClock();
 
 	test('without a plan, the status lane keeps to the limit the submit lane learned from a 429 (Bria\'s plan is one number for every endpoint)', async () => {
 		const budget = organizationBudget(BASE_URL, 'token');
