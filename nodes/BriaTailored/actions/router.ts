@@ -21,12 +21,28 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 	// and act on (Agent 2.x hands it an empty result for a thrown error).
 	const continueOnFail = this.continueOnFail() || runsAsAgentTool(this);
 
+	// Plain reads (the Model resource) are no Bria jobs: each item runs here, in input order, and
+	// may give several output items. A failed item becomes an error item, or stops the node.
+	const read = items.length ? findOperation(this.getNodeParameter('resource', 0) as string, this.getNodeParameter('operation', 0) as string) : undefined;
+	if (read?.execute) {
+		const output: INodeExecutionData[] = [];
+		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+			try {
+				output.push(...(await read.execute(this, itemIndex)));
+			} catch (error) {
+				if (!continueOnFail || this.getExecutionCancelSignal?.()?.aborted) throw error;
+				output.push(errorItem(this.getNode(), error as Error, itemIndex));
+			}
+		}
+		return [output];
+	}
+
 	const jobs: Array<JobSpec | Error> = items.map((_, itemIndex) => {
 		try {
 			const resource = this.getNodeParameter('resource', itemIndex) as string;
 			const operation = this.getNodeParameter('operation', itemIndex) as string;
 			const op = findOperation(resource, operation);
-			if (!op) throw new NodeOperationError(this.getNode(), `Unsupported operation "${resource}: ${operation}"`, { itemIndex });
+			if (!op?.prepare) throw new NodeOperationError(this.getNode(), `Unsupported operation "${resource}: ${operation}"`, { itemIndex });
 			return op.prepare(this, itemIndex);
 		} catch (error) {
 			return error as Error;

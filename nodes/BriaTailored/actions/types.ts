@@ -1,4 +1,4 @@
-import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
 /** What Bria is expected to return, so a completed job missing its result is caught. */
 export type ResultKind = 'image' | 'structuredPrompt' | 'any';
@@ -15,10 +15,23 @@ export interface JobSpec {
 	binaryPropertyName: string;
 }
 
-/** An operation is its fields plus how one item's parameters become a job. */
-export interface BriaOperation {
+interface OperationBase {
 	resource: string;
 	operation: string;
 	properties: INodeProperties[];
-	prepare(ctx: IExecuteFunctions, itemIndex: number): JobSpec;
 }
+
+/** A Bria job (generate, get status): how one item's parameters become a job the scheduler runs. */
+export interface JobOperation extends OperationBase {
+	prepare(ctx: IExecuteFunctions, itemIndex: number): JobSpec;
+	execute?: never;
+}
+
+/** A plain read (the Model resource): one item's output items, fetched by the operation itself. */
+export interface ReadOperation extends OperationBase {
+	execute(ctx: IExecuteFunctions, itemIndex: number): Promise<INodeExecutionData[]>;
+	prepare?: never;
+}
+
+/** An operation is its fields plus either a job per item or a read per item. */
+export type BriaOperation = JobOperation | ReadOperation;
