@@ -330,6 +330,31 @@ describe('models', () => {
 		expect(models.some((m) => m.training_version === 'bria-2.3')).toBe(true);
 		expect(models.some((m) => m.status === 'Completed' && m.training_version === undefined)).toBe(true);
 	});
+
+	it('serves one model by ID with the same fields as the list, and 404 with an error body for an ID the organization does not have', async () => {
+		const list = (await call('GET', '/v1/tailored-gen/models')).json as SimModel[];
+		for (const model of list) {
+			const r = await call('GET', `/v1/tailored-gen/models/${model.id}`);
+			expect(r.status).toBe(200);
+			expect(r.json).toEqual(model);
+		}
+		const missing = await call('GET', '/v1/tailored-gen/models/999');
+		expect(missing.status).toBe(404);
+		expect(missing.json.error).toEqual({ code: 404, message: 'Not Found', details: 'Model not found in organization: 999' });
+		expect(sim.requests('model').map((entry) => entry.status)).toEqual([...list.map(() => 200), 404]);
+		expect((await call('GET', '/v1/tailored-gen/models/101', undefined, {})).status).toBe(401);
+	});
+
+	it('counts one model and the list on the same rate limit (Bria\'s model-list limit), apart from other endpoints', async () => {
+		sim.options.rateLimitPerMinute = 2;
+		expect((await call('GET', '/v1/tailored-gen/models')).status).toBe(200);
+		expect((await call('GET', '/v1/tailored-gen/models/101')).status).toBe(200);
+		const limited = await call('GET', '/v1/tailored-gen/models/102');
+		expect(limited.status).toBe(429);
+		expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+		expect((await call('GET', '/v1/tailored-gen/models')).status).toBe(429);
+		expect((await status('x')).status).toBe(404);
+	});
 });
 
 describe('helpers', () => {

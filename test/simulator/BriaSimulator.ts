@@ -25,7 +25,8 @@ export interface SimModel {
 	created_at?: string;
 }
 
-export type Route = 'submitImage' | 'submitStructuredPrompt' | 'status' | 'models' | 'image';
+/** `models` is the model list, `model` one model: both count on the model list's rate limit, like Bria. */
+export type Route = 'submitImage' | 'submitStructuredPrompt' | 'status' | 'models' | 'model' | 'image';
 
 export interface LogEntry {
 	host: 'api' | 'images';
@@ -373,7 +374,7 @@ interface Ctx {
 	delivery?: Extract<Fault, { kind: 'slowBody' | 'truncate' }>;
 }
 
-type Rated = Exclude<Route, 'image'>;
+type Rated = Exclude<Route, 'image' | 'model'>;
 const MAX_BODY = 5 * 1024 * 1024;
 
 export class BriaSimulator {
@@ -542,6 +543,7 @@ export class BriaSimulator {
 		if (method === 'POST' && path === '/v2/structured_prompt/generate/tailored') return 'submitStructuredPrompt';
 		if (method === 'GET' && /^\/v2\/status\/[^/]+$/.test(path)) return 'status';
 		if (method === 'GET' && path === '/v1/tailored-gen/models') return 'models';
+		if (method === 'GET' && /^\/v1\/tailored-gen\/models\/[^/]+$/.test(path)) return 'model';
 		return undefined;
 	}
 
@@ -557,6 +559,7 @@ export class BriaSimulator {
 			// Counted after auth (limits are per organization), before validation: rejected calls still count.
 			if (!this.admit(ctx, route)) return;
 			if (route === 'models') return this.send(ctx, 200, this.options.models);
+			if (route === 'model') return this.handleModel(ctx, safeDecode(path.slice('/v1/tailored-gen/models/'.length)));
 			if (route === 'status') return this.handleStatus(ctx, safeDecode(path.slice('/v2/status/'.length)));
 			return this.handleSubmit(ctx, route === 'submitImage' ? 'image' : 'structured_prompt');
 		});
@@ -621,8 +624,10 @@ export class BriaSimulator {
 		if (!limit || limit <= 0 || route === 'image') return true;
 		const now = Date.now();
 		const windowMs = this.options.rateWindowMs;
-		const hits = (this.windows.get(route) ?? []).filter((t) => t > now - windowMs);
-		this.windows.set(route, hits);
+		// One model and the model list share one limit (Bria's model-list rate limit).
+		const rated: Rated = route === 'model' ? 'models' : route;
+		const hits = (this.windows.get(rated) ?? []).filter((t) => t > now - windowMs);
+		this.windows.set(rated, hits);
 		if (hits.length < limit) {
 			hits.push(now);
 			return true;
@@ -631,6 +636,13 @@ export class BriaSimulator {
 		const headers: Record<string, string> = this.options.retryAfterHeader ? { 'Retry-After': String(retryAfter) } : {};
 		this.sendError(ctx, 429, 'Too Many Requests', `Rate limit of ${limit} requests per minute exceeded for this endpoint`, headers);
 		return false;
+	}
+
+	/** GET /v1/tailored-gen/models/{id}: the model with the list's fields, or 404 for an ID the organization does not have. */
+	private handleModel(ctx: Ctx, id: string): void {
+		const model = this.options.models.find((m) => String(m.id) === id);
+		if (!model) return this.sendError(ctx, 404, 'Not Found', `Model not found in organization: ${id}`);
+		this.send(ctx, 200, model);
 	}
 
 	private handleStatus(ctx: Ctx, id: string): void {
