@@ -12,9 +12,9 @@ export class BriaTailored implements INodeType {
 		icon: { light: 'file:bria.svg', dark: 'file:bria.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		// Each resource has one operation, so the resource alone names the action on the canvas.
+		// The resource alone names the action on the canvas, except for Model's two operations.
 		subtitle:
-			'={{ { image: "Generate Image", structuredPrompt: "Generate Structured Prompt", request: "Get Status" }[$parameter["resource"]] }}',
+			'={{ $parameter["resource"] === "model" ? { get: "Get Model", getAll: "Get Many Models" }[$parameter["operation"]] : { image: "Generate Image", structuredPrompt: "Generate Structured Prompt", request: "Get Status" }[$parameter["resource"]] }}',
 		description: 'Generate on-brand images and structured prompts with your Bria tailored (FIBO) model',
 		defaults: { name: 'Bria Tailored' },
 		usableAsTool: true,

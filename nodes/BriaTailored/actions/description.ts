@@ -15,6 +15,7 @@ const pickers: INodeProperties[] = [
 		noDataExpression: true,
 		options: [
 			{ name: 'Image', value: 'image' },
+			{ name: 'Model', value: 'model' },
 			{ name: 'Request', value: 'request' },
 			{ name: 'Structured Prompt', value: 'structuredPrompt' },
 		],
@@ -67,6 +68,28 @@ const pickers: INodeProperties[] = [
 			},
 		],
 		default: 'getStatus',
+	},
+	{
+		displayName: 'Operation',
+		name: 'operation',
+		type: 'options',
+		noDataExpression: true,
+		displayOptions: { show: { resource: ['model'] } },
+		options: [
+			{
+				name: 'Get',
+				value: 'get',
+				action: 'Get a model',
+				description: 'Get one tailored model of your organization by its ID',
+			},
+			{
+				name: 'Get Many',
+				value: 'getAll',
+				action: 'Get many models',
+				description: 'List the tailored models of your organization',
+			},
+		],
+		default: 'getAll',
 	},
 ];
 
