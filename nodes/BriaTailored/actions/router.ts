@@ -27,12 +27,10 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 	if (read?.execute) {
 		const output: INodeExecutionData[] = [];
 		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
-			try {
-				output.push(...(await read.execute(this, itemIndex)));
-			} catch (error) {
-				if (!continueOnFail || this.getExecutionCancelSignal?.()?.aborted) throw error;
-				output.push(errorItem(this.getNode(), error as Error, itemIndex));
-			}
+			const outcome = await read.execute(this, itemIndex).catch((error: Error) => error);
+			if (!(outcome instanceof Error)) output.push(...outcome);
+			else if (continueOnFail && !this.getExecutionCancelSignal?.()?.aborted) output.push(errorItem(this.getNode(), outcome, itemIndex));
+			else throw outcome;
 		}
 		return [output];
 	}

@@ -126,12 +126,12 @@ interface TurnSource {
  */
 async function nextTurn(lane: TurnSource, party: Party, giveUpAt: number, cancel: AbortSignal | undefined): Promise<Turn | undefined> {
 	const patience = AbortSignal.timeout(Math.max(1, giveUpAt - Date.now()));
-	try {
-		return await lane.acquire({ party, signal: cancel ? AbortSignal.any([cancel, patience]) : patience });
-	} catch (error) {
-		if (patience.aborted && !cancel?.aborted) return undefined;
-		throw error;
-	}
+	const turn = await lane
+		.acquire({ party, signal: cancel ? AbortSignal.any([cancel, patience]) : patience })
+		.catch((error: Error) => error);
+	if (!(turn instanceof Error)) return turn;
+	if (patience.aborted && !cancel?.aborted) return undefined;
+	throw turn;
 }
 
 function unexpected(ctx: BriaContext, what: string, itemIndex: number | undefined): NodeOperationError {
