@@ -107,6 +107,23 @@ describe('async flow', () => {
 		expect(sim.jobs.get(id)?.mode).toBe('generate');
 	});
 
+	it('with pictureCache, draws a (structured prompt, seed, size) once and serves repeats from memory, still real PNGs', async () => {
+		sim.options.pictureCache = 1;
+		try {
+			const ids = [];
+			for (const seed of [7, 7, 8]) ids.push((await submitImage({ tailored_model_id: '101', prompt: 'a cached mug', seed })).json.request_id as string);
+			const images = [];
+			for (const id of ids) images.push(await download((await waitDone(id)).result.image_url));
+			for (const image of images) expect(pngDimensions(image.bytes)).toEqual({ width: 1024, height: 1024 });
+			expect(images[1].bytes.equals(images[0].bytes)).toBe(true);
+			expect(images[2].bytes.equals(images[0].bytes)).toBe(false);
+			// Bounded: the third picture pushed the first out.
+			expect((sim as any).pictures.size).toBe(1);
+		} finally {
+			sim.options.pictureCache = 0;
+		}
+	});
+
 	it('recreates the same image from structured_prompt + seed, and refines with a prompt', async () => {
 		const first = await waitDone((await submitImage({ tailored_model_id: '101', prompt: 'a blue chair', seed: 7 })).json.request_id);
 		expect(first.result.seed).toBe(7);
