@@ -5,7 +5,9 @@
  * not a test: a MISS never fails the run.
  *
  * Parts (default all; choose with arguments or BENCH_PARTS): concurrency, lag, ratelimit, burst,
- * cpu, memory; one variant of a rate-bound part as `part:variant` (e.g. `burst:plan-10`).
+ * cpu, memory, and issue 13's scale, singles, share, fairness, pump; one variant of a part as
+ * `part:variant` (e.g. `burst:plan-10`, `scale:300`). Issue 13's rows carry the scheduler
+ * generation that measured them (today's = commit a71375e, or the rebuilt one): see common.ts.
  * BENCH_FULL=1 also runs 50 items sequentially for real. Each part runs in its own process
  * (bench/worker.ts) so CPU and memory figures are never shared. The rate-bound parts (lag,
  * ratelimit, burst: minutes of mostly waiting) run every variant in its own fresh process, all
@@ -20,13 +22,16 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { BURST_VARIANTS } from './bench/burst';
+import { FAIRNESS_VARIANTS } from './bench/fairness';
 import { LAG_VARIANTS } from './bench/lag';
 import { BINARY_MODES } from './bench/memory';
 import { RATE_LIMIT_VARIANTS } from './bench/rateLimit';
+import { SCALE_VARIANTS, SINGLES_VARIANTS } from './bench/scale';
+import { SHARE_VARIANTS } from './bench/share';
 import { consoleReport, duration, machineInfo, markdownDocument, readPreviousData } from './bench/report';
 import type { BenchData } from './bench/report';
-import { PART_NAMES, RATE_BOUND_PARTS } from './bench/types';
-import type { BuildStamp, OrchestratorMessage, PartEnvelope, PartName, RateBoundPart, WorkerMessage } from './bench/types';
+import { PART_NAMES, RATE_BOUND_PARTS, SCALE_PARTS, WAITING_SCALE_PARTS } from './bench/types';
+import type { BuildStamp, OrchestratorMessage, PartEnvelope, PartName, RateBoundPart, ScalePart, WorkerMessage } from './bench/types';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const DOC = path.join(ROOT, 'docs', 'BENCHMARKS.md');
@@ -40,19 +45,34 @@ const PART_LIMIT_MS: Record<PartName, number> = {
 	burst: 10 * 60_000,
 	cpu: 8 * 60_000,
 	memory: 4 * 60_000,
+	// Issue 13's parts: each run caps itself (5, 6, 10 min); these bound the process around it.
+	scale: 8 * 60_000,
+	singles: 7 * 60_000,
+	share: 8 * 60_000,
+	fairness: 12 * 60_000,
+	pump: 6 * 60_000,
 };
 
 /** Parts whose figures need a clean heap: they may call gc(). */
-const NEEDS_GC: PartName[] = ['cpu', 'memory'];
+const NEEDS_GC: PartName[] = ['cpu', 'memory', 'scale'];
 
-/** The variants of each rate-bound part, each measured in its own fresh process. */
-const VARIANTS: Record<RateBoundPart, string[]> = {
+/** Parts with variants, each variant measured in its own fresh process. */
+type VariantPart = RateBoundPart | Exclude<ScalePart, 'pump'>;
+const VARIANTS: Record<VariantPart, string[]> = {
 	lag: Object.keys(LAG_VARIANTS),
 	ratelimit: Object.keys(RATE_LIMIT_VARIANTS),
 	burst: Object.keys(BURST_VARIANTS),
+	scale: Object.keys(SCALE_VARIANTS),
+	singles: Object.keys(SINGLES_VARIANTS),
+	share: Object.keys(SHARE_VARIANTS),
+	fairness: Object.keys(FAIRNESS_VARIANTS),
 };
 
 const isRateBound = (part: PartName): part is RateBoundPart => (RATE_BOUND_PARTS as readonly string[]).includes(part);
+const hasVariants = (part: PartName): part is VariantPart => part in VARIANTS;
+/** Variants that mostly wait: all side by side (the rate-bound parts, issue 13's share and fairness). */
+const waitsSideBySide = (part: PartName): part is VariantPart => isRateBound(part) || (WAITING_SCALE_PARTS as readonly string[]).includes(part);
+const isScalePart = (part: PartName): part is ScalePart => (SCALE_PARTS as readonly string[]).includes(part);
 
 /** Parts chosen on the command line (or BENCH_PARTS), each with the variants chosen (rate-bound parts only). */
 function selectedParts(): Map<PartName, string[]> {
@@ -63,27 +83,32 @@ function selectedParts(): Map<PartName, string[]> {
 	const unknown: string[] = [];
 	for (const request of requested) {
 		const [part, variant] = request.split(':') as [PartName, string | undefined];
-		if (!PART_NAMES.includes(part) || (variant && (!isRateBound(part) || !VARIANTS[part].includes(variant)))) {
+		if (!PART_NAMES.includes(part) || (variant && (!hasVariants(part) || !VARIANTS[part].includes(variant)))) {
 			unknown.push(request);
 			continue;
 		}
-		const all = isRateBound(part) ? VARIANTS[part] : [];
+		const all = hasVariants(part) ? VARIANTS[part] : [];
 		const before = chosen.get(part) ?? [];
 		chosen.set(part, variant ? [...new Set([...before, variant])] : all);
 	}
 	if (unknown.length) {
-		const names = PART_NAMES.map((part) => (isRateBound(part) ? `${part} (${VARIANTS[part].map((v) => `${part}:${v}`).join(', ')})` : part));
+		const names = PART_NAMES.map((part) => (hasVariants(part) ? `${part} (${VARIANTS[part].map((v) => `${part}:${v}`).join(', ')})` : part));
 		process.stderr.write(`Unknown part(s): ${unknown.join(', ')}. Parts: ${names.join('; ')}\n`);
 		process.exit(2);
 	}
-	if (!chosen.size) for (const part of PART_NAMES) chosen.set(part, isRateBound(part) ? VARIANTS[part] : []);
+	if (!chosen.size) for (const part of PART_NAMES) chosen.set(part, hasVariants(part) ? VARIANTS[part] : []);
 	return new Map(PART_NAMES.filter((part) => chosen.has(part)).map((part) => [part, chosen.get(part) as string[]]));
 }
 
 function commandLine(): string {
 	const args = process.argv.slice(2).join(' ');
 	const base = process.env.npm_lifecycle_event === 'bench' ? `npm run bench${args ? ` -- ${args}` : ''}` : `node .build/scripts/bench.js${args ? ` ${args}` : ''}`;
-	const env = [FULL ? 'BENCH_FULL=1' : '', process.env.BENCH_PARTS ? `BENCH_PARTS="${process.env.BENCH_PARTS}"` : '', process.env.BENCH_IMAGE_BYTES ? `BENCH_IMAGE_BYTES=${process.env.BENCH_IMAGE_BYTES}` : '']
+	const env = [
+		FULL ? 'BENCH_FULL=1' : '',
+		process.env.BENCH_PARTS ? `BENCH_PARTS="${process.env.BENCH_PARTS}"` : '',
+		process.env.BENCH_IMAGE_BYTES ? `BENCH_IMAGE_BYTES=${process.env.BENCH_IMAGE_BYTES}` : '',
+		process.env.BENCH_GENERATION ? `BENCH_GENERATION=${process.env.BENCH_GENERATION}` : '',
+	]
 		.filter(Boolean)
 		.join(' ');
 	return env ? `${env} ${base}` : base;
@@ -169,13 +194,13 @@ async function runMemory(): Promise<PartEnvelope> {
 	};
 }
 
-type Rows = { rows: Array<{ variant?: string; jobMs?: number }> } & Partial<BuildStamp>;
+type Rows = { rows: Array<{ variant?: string; jobMs?: number; generation?: string }> } & Partial<BuildStamp>;
 
 /** Which variant a row belongs to, so a partial run replaces exactly the rows it measured again. */
 const rowKey = (part: RateBoundPart, row: { variant?: string; jobMs?: number }) => (part === 'lag' ? String(row.jobMs) : String(row.variant));
 
 /** The envelopes of one part's variants as one: their rows together, their errors together. */
-function joinVariants(part: RateBoundPart, envelopes: PartEnvelope[]): PartEnvelope {
+function joinVariants(part: PartName, envelopes: PartEnvelope[]): PartEnvelope {
 	const results = envelopes.map((envelope) => envelope.result as Rows | undefined).filter((result): result is Rows => !!result);
 	const errors = envelopes.filter((envelope) => envelope.error).map((envelope) => envelope.error);
 	return {
@@ -198,9 +223,9 @@ const isQuick = ({ part, variant }: { part: RateBoundPart; variant: string }) =>
  * first, then all the others side by side. Resolves `othersStarted` once the last wave measures.
  */
 async function runRateBound(chosen: Map<PartName, string[]>, othersStarted: () => void): Promise<PartEnvelope[]> {
-	const all = [...chosen.entries()].flatMap(([part, variants]) => (isRateBound(part) ? variants.map((variant) => ({ part, variant })) : []));
-	const waves = [all.filter(isQuick), all.filter((entry) => !isQuick(entry))].filter((wave) => wave.length);
-	const envelopes = new Map<RateBoundPart, PartEnvelope[]>();
+	const all = [...chosen.entries()].flatMap(([part, variants]) => (waitsSideBySide(part) ? variants.map((variant) => ({ part, variant })) : []));
+	const waves = [all.filter((entry) => isRateBound(entry.part) && isQuick(entry as { part: RateBoundPart; variant: string })), all.filter((entry) => !isRateBound(entry.part) || !isQuick(entry as { part: RateBoundPart; variant: string }))].filter((wave) => wave.length);
+	const envelopes = new Map<PartName, PartEnvelope[]>();
 	for (const [index, wave] of waves.entries()) {
 		const startLine = new StartLine();
 		const running = Promise.all(wave.map(({ part, variant }) => runPart(part, {}, variant, startLine).then((envelope) => ({ part, envelope }))));
@@ -225,12 +250,33 @@ function mergeRows(part: RateBoundPart, earlier: PartEnvelope | undefined, now: 
 	return { ...now, result: { ...after, commit, rows: [...kept, ...after.rows] } as never };
 }
 
+/**
+ * Issue 13's parts: a run replaces the rows of the variants it measured, of its own scheduler
+ * generation only; the other generation's rows (today's beside the new ones) and variants not run stay.
+ */
+function mergeGenerationRows(earlier: PartEnvelope | undefined, now: PartEnvelope): PartEnvelope {
+	const before = (earlier?.result as Rows | undefined)?.rows ?? [];
+	const after = (now.result as Rows | undefined)?.rows;
+	if (!after) return earlier?.result ? { ...earlier, error: now.error } : now;
+	const key = (row: { variant?: string; generation?: string }) => `${row.variant}|${row.generation}`;
+	const measured = new Set(after.map(key));
+	return { ...now, result: { rows: [...before.filter((row) => !measured.has(key(row))), ...after] } as never };
+}
+
+/** Every chosen variant of a part with variants, one after another, each in its own fresh process. */
+async function runVariantsInTurn(part: VariantPart, variants: string[]): Promise<PartEnvelope> {
+	const envelopes: PartEnvelope[] = [];
+	// A start line of one: the variant's process says it is ready and is let go at once.
+	for (const variant of variants) envelopes.push(await runPart(part, {}, variant, new StartLine()));
+	return joinVariants(part, envelopes);
+}
+
 async function main(): Promise<void> {
 	const chosen = selectedParts();
 	const parts = [...chosen.keys()];
 	const started = Date.now();
 	const machine = machineInfo();
-	const described = parts.map((part) => (isRateBound(part) && chosen.get(part)?.length !== VARIANTS[part].length ? `${part} (${chosen.get(part)?.join(', ')})` : part));
+	const described = parts.map((part) => (hasVariants(part) && chosen.get(part)?.length !== VARIANTS[part].length ? `${part} (${chosen.get(part)?.join(', ')})` : part));
 	process.stderr.write(`[bench] parts: ${described.join(', ')}${FULL ? ' (BENCH_FULL)' : ''}; ${machine.cpuModel}, nproc ${machine.nproc}, Node ${machine.node}\n`);
 
 	// Two lanes: the variants of the rate-bound parts (long, idle), the CPU-bound parts one after another.
@@ -240,7 +286,11 @@ async function main(): Promise<void> {
 	const background = runRateBound(chosen, othersStarted).then((envelopes) => results.push(...envelopes));
 	// The CPU-bound parts wait out the rate-bound variants' start-up, which would skew their figures.
 	await rateBoundStarted;
-	for (const part of parts.filter((name) => !isRateBound(name))) results.push(await (part === 'memory' ? runMemory() : runPart(part)));
+	for (const part of parts.filter((name) => !waitsSideBySide(name))) {
+		if (part === 'memory') results.push(await runMemory());
+		else if (hasVariants(part)) results.push(await runVariantsInTurn(part, chosen.get(part) ?? VARIANTS[part]));
+		else results.push(await runPart(part));
+	}
 	await background;
 
 	const previous = readPreviousData(existsSync(DOC) ? readFileSync(DOC, 'utf8') : undefined);
@@ -251,6 +301,10 @@ async function main(): Promise<void> {
 	};
 	for (const envelope of results) {
 		const part = envelope.part;
+		if (isScalePart(part)) {
+			(data.parts as Record<string, PartEnvelope>)[part] = mergeGenerationRows(previous?.parts?.[part], envelope);
+			continue;
+		}
 		if (!isRateBound(part)) {
 			(data.parts as Record<string, PartEnvelope>)[part] = envelope;
 			continue;

@@ -1,5 +1,7 @@
 /** Helpers shared by the benchmark parts. */
 import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 import type { INodeExecutionData, INodeParameters } from 'n8n-workflow';
 
@@ -7,7 +9,7 @@ import { BriaApi } from '../../credentials/BriaApi.credentials';
 import * as pacerModule from '../../nodes/BriaTailored/scheduler/Pacer';
 import { runBriaNode } from '../../test/harness/runNode';
 import type { BriaCredential, RunResult } from '../../test/harness/runNode';
-import type { BuildStamp, OrchestratorMessage, Pacing, PlanPlace, RequestCounts, SimLog, WorkerMessage } from './types';
+import type { BuildStamp, Generation, GenerationStamp, LoopLag, OrchestratorMessage, Pacing, PlanPlace, RequestCounts, SimLog, WorkerMessage } from './types';
 
 /** Image generation from a text prompt with model 101 (the simulator's first fibo model). */
 export function generateImages(prompt: string, options: INodeParameters): INodeParameters {
@@ -124,6 +126,54 @@ export function jobDurations(log: SimLog): number[] {
 
 export function buildStamp(): BuildStamp {
 	return { pacing: pacingOfThisBuild(), commit: commitOfThisTree() };
+}
+
+/** The commit whose node issue 13's "today" figures describe. */
+export const TODAY_COMMIT = 'a71375e';
+
+/**
+ * Which scheduler issue 13's figures describe: BENCH_GENERATION (today | new) where set (a tree
+ * exported from git has no history to compare), else 'today' when nodes/ and credentials/ are
+ * exactly commit a71375e's, 'new' otherwise.
+ */
+export function generationOfThisTree(): Generation {
+	const forced = process.env.BENCH_GENERATION?.trim();
+	if (forced === 'today' || forced === 'new') return forced;
+	try {
+		// Exit code 1 (a difference) throws.
+		execFileSync('git', ['diff', '--quiet', TODAY_COMMIT, '--', 'nodes', 'credentials'], { timeout: 5_000, stdio: 'ignore' });
+		const untracked = execFileSync('git', ['ls-files', '--others', '--exclude-standard', '--', 'nodes', 'credentials'], { encoding: 'utf8', timeout: 5_000 }).trim();
+		return untracked ? 'new' : 'today';
+	} catch {
+		return 'new';
+	}
+}
+
+/** The stamp of an issue-13 row; call `finish` with the row's figures to record the load at its end. */
+export function generationStamp(): GenerationStamp {
+	return { generation: generationOfThisTree(), commit: commitOfThisTree(), load: [os.loadavg()[0], os.loadavg()[0]] };
+}
+
+export function endLoad(stamp: GenerationStamp): GenerationStamp {
+	return { ...stamp, load: [stamp.load[0], os.loadavg()[0]] };
+}
+
+/** Event-loop delay while `run` runs (10 ms resolution: finer costs the loop it measures). */
+export async function withLoopLag<T>(run: () => Promise<T>): Promise<{ value: T; lag: LoopLag }> {
+	const histogram = monitorEventLoopDelay({ resolution: 10 });
+	histogram.enable();
+	try {
+		const value = await run();
+		return { value, lag: loopLag(histogram) };
+	} finally {
+		histogram.disable();
+	}
+}
+
+function loopLag(histogram: ReturnType<typeof monitorEventLoopDelay>): LoopLag {
+	// The histogram counts the resolution itself in every sample: take it off.
+	const ms = (ns: number) => Math.max(0, ns / 1e6 - 10);
+	return { p50Ms: ms(histogram.percentile(50)), p99Ms: ms(histogram.percentile(99)), maxMs: ms(histogram.max), meanMs: ms(histogram.mean) };
 }
 
 /** The git commit the figures were measured on (BENCH_COMMIT for a tree exported from git; "unknown" outside one). */

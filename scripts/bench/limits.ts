@@ -45,3 +45,25 @@ export function answersWithinLimit(executions: number, perMinute: number, jobMs:
 export function requestsLimit(jobs: number): number {
 	return 2 * jobs;
 }
+
+/**
+ * Least wall for jobs that arrive over time (a batch, then a stream of executions): every job
+ * needs a submit at or after its arrival and a status check at or after its end, each endpoint
+ * admitting `perMinute` requests in any 60 s window. Serving requests in order of when they may
+ * go, each at the earliest moment the window admits, is optimal for such a limit (the k-th
+ * request can never go before the k-th earliest moment), so this is a lower bound on any client:
+ * submits in arrival order, then checks in order of the jobs' ends. Jobs are taken in arrival
+ * order with their own durations. `arrivalsMs` from the common start; the result likewise.
+ */
+export function arrivalWallLimitMs(arrivalsMs: number[], durationsMs: number[], perMinute: number): number {
+	// The k-th request goes at its own time, or a window after the (k − R)-th, whichever is later.
+	const slots = (times: number[]) => {
+		const sent: number[] = [];
+		for (const [k, time] of [...times].sort((a, b) => a - b).entries()) sent.push(perMinute && k >= perMinute ? Math.max(time, sent[k - perMinute] + WINDOW_MS) : time);
+		return sent;
+	};
+	const submits = slots(arrivalsMs);
+	const ends = submits.map((at, k) => at + (durationsMs[k] ?? durationsMs[durationsMs.length - 1] ?? 0));
+	const checks = slots(ends);
+	return checks.length ? Math.max(...checks) : NaN;
+}

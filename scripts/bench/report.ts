@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 
 import { answerLimitMs, answersWithinLimit, requestsLimit, wallLimitMs } from './limits';
+import { scaleSections13, verdicts13 } from './report13';
+import { SCALE_PARTS } from './types';
 import type {
 	BurstResult,
 	BurstRow,
@@ -20,6 +22,7 @@ import type {
 	RateBoundPart,
 	RateLimitResult,
 	RateLimitRow,
+	ScalePart,
 } from './types';
 
 export interface Machine {
@@ -279,6 +282,7 @@ export function verdicts(data: BenchData): Verdict[] {
 		...of('ratelimit', rateLimitTargets(data)),
 		...of('lag', lagTargets(data)),
 		...of('cpu', cpuTargets(parts.cpu?.result)),
+		...verdicts13(parts),
 	];
 }
 
@@ -565,6 +569,11 @@ const TITLES: Record<PartName, string> = {
 	burst: '## 6. Burst of executions',
 	cpu: '## 4. CPU per item',
 	memory: '## 5. Memory',
+	scale: '## 7. Scale',
+	singles: '## 8. Many single-item executions',
+	share: '## 9. Sharing a plan',
+	fairness: '## 10. Fairness',
+	pump: "## 11. The budget's own cost",
 };
 
 function section<P extends PartName>(part: P, envelope: PartEnvelope<P> | undefined, data: BenchData): string | undefined {
@@ -573,6 +582,7 @@ function section<P extends PartName>(part: P, envelope: PartEnvelope<P> | undefi
 	// A variant that crashed leaves the others' rows: say which failed under them.
 	const failure = envelope.error ? `\n\n**A variant failed:**\n\n\`\`\`\n${envelope.error}\n\`\`\`` : '';
 	const result = envelope.result as PartResults[PartName];
+	if ((SCALE_PARTS as readonly string[]).includes(part)) return (scaleSections13(part as ScalePart, envelope) ?? errorSection(TITLES[part], envelope)) + failure;
 	switch (part) {
 		case 'concurrency':
 			return concurrencySection(envelope as PartEnvelope<'concurrency'>, result as ConcurrencyResult);
@@ -650,6 +660,7 @@ export function markdownDocument(data: BenchData, partOrder: readonly PartName[]
 		'Figures from `npm run bench` (scripts/bench.ts, scripts/bench/) run against the project\'s Bria simulator on 127.0.0.1. This file is generated: the next run overwrites it.',
 		'',
 		'- Run a part alone: `npm run bench -- burst` (any subset of concurrency lag ratelimit cpu memory burst; or `BENCH_PARTS=lag npm run bench`), or one variant of a rate-bound part: `npm run bench -- burst:plan-10 ratelimit:learn lag:10s` (burst: plan-10 learn-10 plan-60 learn-60; ratelimit: plan learn; lag: 2s 10s 30s). Parts and variants not run keep their previous figures; each part says when it was measured.',
+		"- Issue 13's parts: `npm run bench -- scale:300 scale:1000 scale:1000-downloads singles:100 share:2proc share:alone fairness:overload fairness:under pump` (or a part with all its variants: `scale`, `singles`, `share`, `fairness`). Their rows carry the scheduler generation that measured them: **today** = the node of commit a71375e (measured from a tree exported at that commit, `BENCH_GENERATION=today`), **new** = any other tree (found by comparing nodes/ and credentials/ with a71375e, or `BENCH_GENERATION=new`); a run replaces only its own generation's rows of the variants it ran. scale and singles run one variant after another in fresh processes (their CPU and event-loop figures are not shared); share and fairness wait side by side with the rate-bound parts; each run has a cap (5 min for scale and singles, 6 min for share, 10 min for fairness) after which it is stopped and reported as not done.",
 		'- `BENCH_FULL=1 npm run bench` also runs 50 items sequentially for real instead of extrapolating them: the concurrency part then takes about 4 minutes instead of under 2 (the whole run about 1 to 2 minutes more).',
 		'- Every part runs in its own process, with the simulator in a separate child process. The rate-bound parts (lag, ratelimit, burst: minutes of mostly waiting, bounded by the rate, not the CPU) run every variant in its own fresh process, all side by side and alongside the CPU-bound parts, which run one after another: the whole run takes about as long as its slowest rate-bound variant (today\'s burst without a plan, a few minutes). A fresh process per variant is also what clears the node\'s module-level state (its organization budget and the job durations it learned): nothing measured in one variant helps another.',
 		'- Figures measured on a build that paces per execution (before issue 8) are kept as **today\'s** beside the new ones; a run files its figures by itself, from whether the credential has the `requestsPerMinute` field.',

@@ -1,12 +1,24 @@
 /** Shapes shared by the benchmark's orchestrator, its part workers and the simulator child process. */
 import type { JobPlan, Route, SimOptions } from '../../test/simulator/BriaSimulator';
 
-export const PART_NAMES = ['concurrency', 'lag', 'ratelimit', 'cpu', 'memory', 'burst'] as const;
+export const PART_NAMES = ['concurrency', 'lag', 'ratelimit', 'cpu', 'memory', 'burst', 'scale', 'singles', 'share', 'fairness', 'pump'] as const;
 export type PartName = (typeof PART_NAMES)[number];
 
 /** Parts bound by Bria's rate or by waiting, not by CPU: their variants run side by side, each in a fresh process. */
 export const RATE_BOUND_PARTS = ['lag', 'ratelimit', 'burst'] as const;
 export type RateBoundPart = (typeof RATE_BOUND_PARTS)[number];
+
+/**
+ * Issue 13's parts. Each row carries the generation of the scheduler that measured it (today's,
+ * commit a71375e, or the rebuilt one), so a run replaces only its own generation's rows and the
+ * report shows both side by side. share and fairness (minutes of waiting) run side by side with
+ * the rate-bound parts; scale and singles (hundreds of jobs, CPU and event loop measured) run one
+ * variant after another in the CPU lane; pump is a CPU-bound microbenchmark.
+ */
+export const SCALE_PARTS = ['scale', 'singles', 'share', 'fairness', 'pump'] as const;
+export type ScalePart = (typeof SCALE_PARTS)[number];
+/** Issue 13's parts whose variants wait side by side (like the rate-bound parts). */
+export const WAITING_SCALE_PARTS: readonly ScalePart[] = ['share', 'fairness'];
 
 /**
  * How the measured build paces requests: 'execution' (before issue 8: one pacer per execution,
@@ -226,6 +238,190 @@ export interface MemoryResult {
 	rows: MemoryRow[];
 }
 
+// ---------- issue 13: scale, fairness, sharing, the scheduler's cost ----------
+
+/** 'today': the node as of commit a71375e (nodes/ and credentials/ unchanged from it); 'new': anything else. */
+export type Generation = 'today' | 'new';
+
+export interface GenerationStamp {
+	generation: Generation;
+	/** Short git commit, "+ uncommitted node changes" when nodes/ or credentials/ differed from it. */
+	commit: string;
+	/** 1-minute load average when the row's measurement started and ended (2 cores, shared machine). */
+	load: [number, number];
+}
+
+/** Event-loop delay during a run (perf_hooks.monitorEventLoopDelay, 10 ms resolution). */
+export interface LoopLag {
+	p50Ms: number;
+	p99Ms: number;
+	maxMs: number;
+	meanMs: number;
+}
+
+/** Where the process's CPU went during a run, from a sampling CPU profile (main thread only). */
+export interface CpuSplit {
+	/** process.cpuUsage() of the whole process (all threads: GC, libuv), per completed job. */
+	totalMsPerJob: number;
+	systemMsPerJob: number;
+	/** Sampled main-thread CPU per completed job, by who did the work (see scale.ts for the rules). */
+	sampledMsPerJob: Record<string, number>;
+	profileIntervalUs: number;
+	jobs: number;
+}
+
+export interface RssFigures {
+	binaryMode: string;
+	images: number;
+	imageBytesMean: number;
+	/** RSS of the idle process: engine loaded, one execution run, garbage collected. */
+	baselineRss: number;
+	/** Peak RSS sampled every 20 ms during the run. */
+	peakRss: number;
+	/** The kernel's high-water mark (resourceUsage().maxRSS). */
+	maxRss: number;
+}
+
+/** One execution of many items (scale:300, scale:1000, scale:1000-downloads). */
+export interface ScaleRow extends RequestCounts, GenerationStamp {
+	variant: string;
+	items: number;
+	jobMs: number;
+	jitterMs: number;
+	/** The simulator's limit per endpoint per minute, also stated as the plan on the credential. */
+	perMinute: number;
+	plan: PlanPlace;
+	download: boolean;
+	/** The run is stopped (as n8n's Stop button does) after this long. */
+	capMs: number;
+	stoppedAtCap: boolean;
+	/** Jobs accepted by the simulator (submits answered 202) by the end, and by the cap. */
+	submitted: number;
+	completed: number;
+	failed: number;
+	wallMs: number;
+	/** Physical limit from this run's own job durations (limits.ts). */
+	limitMs: number;
+	lag?: LoopLag;
+	cpu?: CpuSplit;
+	rss?: RssFigures;
+	errors: string[];
+}
+
+/** N single-item executions started at once (singles:100). */
+export interface SinglesRow extends RequestCounts, GenerationStamp {
+	variant: string;
+	executions: number;
+	jobMs: number;
+	jitterMs: number;
+	perMinute: number;
+	plan: PlanPlace;
+	capMs: number;
+	stoppedAtCap: boolean;
+	failed: number;
+	wallMs: number;
+	limitMs: number;
+	/** When each successful execution answered, from the common start, sorted. */
+	answersMs: number[];
+	lag?: LoopLag;
+	errors: string[];
+}
+
+/** Processes that cannot see each other's budget, one simulator (share:2proc, share:alone). */
+export interface ShareRow extends RequestCounts, GenerationStamp {
+	variant: string;
+	processes: number;
+	executionsPerProcess: number;
+	jobMs: number;
+	jitterMs: number;
+	perMinute: number;
+	/** Each process states the full plan on its credential. */
+	plan: PlanPlace;
+	capMs: number;
+	stoppedAtCap: boolean;
+	failed: number;
+	wallMs: number;
+	limitMs: number;
+	/** Per process: when its last execution answered (from the common start), and its failures. */
+	perProcess: Array<{ lastAnswerMs: number; failed: number }>;
+	errors: string[];
+}
+
+/** Turns (requests the simulator saw) of the batch and of the singles in one 60 s window. */
+export interface WindowTurns {
+	/** Window index from the first request: 0 = [0 s, 60 s). */
+	window: number;
+	batchSubmits: number;
+	batchChecks: number;
+	singleSubmits: number;
+	singleChecks: number;
+}
+
+/** A batch, then a stream of single-item executions (fairness:overload, fairness:under). */
+export interface FairnessRow extends RequestCounts, GenerationStamp {
+	variant: string;
+	perMinute: number;
+	plan: PlanPlace;
+	jobMs: number;
+	jitterMs: number;
+	batchItems: number;
+	/** One single-item execution every this many ms while the stream lasts. */
+	intervalMs: number;
+	streamMs: number;
+	singles: number;
+	/** Arrival rate of the singles as a share of the plan (1.2 = 120 %). */
+	offeredShare: number;
+	capMs: number;
+	stoppedAtCap: boolean;
+	batchFailed: number;
+	singlesFailed: number;
+	wallMs: number;
+	/** Least wall any client could reach with these arrivals and durations (limits.ts). */
+	limitMs: number;
+	windows: WindowTurns[];
+	/** Singles' answer times (from each one's start), and the same percentiles of their job durations: the limit. */
+	singlesAnswerP50Ms: number;
+	singlesAnswerP95Ms: number;
+	singlesDurationP50Ms: number;
+	singlesDurationP95Ms: number;
+	errors: string[];
+}
+
+/** The budget's cost per event at one plan and queue length, on a fake clock (pump). */
+export interface PumpRow extends GenerationStamp {
+	variant: string;
+	plan: number;
+	waiters: number;
+	/** Steady-state cycles measured: a slot frees, one waiter is woken and granted, answers, one new waiter arrives. */
+	cycles: number;
+	/** Medians of the process's CPU time, µs, each event with the microtasks it set off, the cost of an empty drain taken off. */
+	arrivalUs: number;
+	answerUs: number;
+	wakeUs: number;
+	/** p95 of a whole cycle's CPU time, µs. */
+	cycleP95Us: number;
+	/** The same in wall time (stretched when other processes hold the cores). */
+	wall: { arrivalUs: number; answerUs: number; wakeUs: number; cycleP95Us: number };
+	/** Setting up the full window and the queue, ms. */
+	setupMs: number;
+}
+
+export interface ScaleResult {
+	rows: ScaleRow[];
+}
+export interface SinglesResult {
+	rows: SinglesRow[];
+}
+export interface ShareResult {
+	rows: ShareRow[];
+}
+export interface FairnessResult {
+	rows: FairnessRow[];
+}
+export interface PumpResult {
+	rows: PumpRow[];
+}
+
 export interface PartResults {
 	concurrency: ConcurrencyResult;
 	lag: LagResult;
@@ -233,6 +429,11 @@ export interface PartResults {
 	burst: BurstResult;
 	cpu: CpuResult;
 	memory: MemoryResult;
+	scale: ScaleResult;
+	singles: SinglesResult;
+	share: ShareResult;
+	fairness: FairnessResult;
+	pump: PumpResult;
 }
 
 /** What a part worker reports, and what the report keeps per part. */

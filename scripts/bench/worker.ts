@@ -11,9 +11,13 @@ import path from 'node:path';
 import { measureBurst } from './burst';
 import { measureConcurrency } from './concurrency';
 import { measureCpu } from './cpu';
+import { measureFairness } from './fairness';
 import { measureLag } from './lag';
 import { measureMemory } from './memory';
+import { measurePump } from './pump';
 import { measureRateLimit } from './rateLimit';
+import { measureScale, measureSingles } from './scale';
+import { measureShare } from './share';
 import { PART_NAMES } from './types';
 import type { PartEnvelope, PartName, PartResults, WorkerMessage } from './types';
 
@@ -24,6 +28,11 @@ const MEASURE: { [P in PartName]: (variant: string) => Promise<PartResults[P]> }
 	burst: measureBurst,
 	cpu: measureCpu,
 	memory: measureMemory,
+	scale: measureScale,
+	singles: measureSingles,
+	share: measureShare,
+	fairness: measureFairness,
+	pump: measurePump,
 };
 
 async function main(): Promise<void> {
