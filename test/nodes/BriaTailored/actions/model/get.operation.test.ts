@@ -1,6 +1,7 @@
 import { defaultModels } from '../../../../simulator/BriaSimulator';
 import { TOKEN, useSimulator, visibleText } from '../../../../harness/fixtures';
 import { runBriaNode, searchModels } from '../../../../harness/runNode';
+import type { BriaCredential } from '../../../../harness/runNode';
 
 const bria = useSimulator();
 
@@ -88,15 +89,14 @@ describe('Model → Get', () => {
 		expect(answered.at - throttled.at).toBeGreaterThanOrEqual(900);
 	});
 
-	test('one lane for the picker and the resource: after a Get meets a 429, the picker waits out the same pause', async () => {
-		bria.sim.inject('model', { kind: 'respond', status: 429, headers: { 'Retry-After': '2' }, body: { error: { code: 429, message: 'Too Many Requests', details: '' } } });
-		const running = runBriaNode({ credentials: bria.credentials, parameters: get('101') });
-		while (!bria.sim.requests('model').some((entry) => entry.status === 429)) await new Promise((resolve) => setTimeout(resolve, 20));
-		const picked = await searchModels(bria.credentials);
-		expect((await running).items).toHaveLength(1);
-		expect(picked.results.length).toBeGreaterThan(0);
-		const throttledAt = bria.sim.requests('model')[0].at;
-		const [list] = bria.sim.requests('models');
-		expect(list.at - throttledAt).toBeGreaterThanOrEqual(1_900);
-	});
+	test('one lane for the picker and the resource: with a plan of 1 request per minute, a Get spends the turn and the picker finds none', async () => {
+		// The credential's Requests per Minute is the organization's plan: one model-list request per window.
+		const credentials = { ...bria.credentials, requestsPerMinute: 1 } as BriaCredential;
+		const result = await runBriaNode({ credentials, parameters: get('101') });
+		expect(result.items).toEqual([{ json: model(101), pairedItem: { item: 0 } }]);
+		await expect(searchModels(credentials)).rejects.toThrow("Bria's rate limit for the model list leaves no turn within 10 s");
+		// The picker sent nothing: Bria never saw a second model-list request in the window.
+		expect(bria.sim.requests('model')).toHaveLength(1);
+		expect(bria.sim.requests('models')).toHaveLength(0);
+	}, 20_000);
 });
