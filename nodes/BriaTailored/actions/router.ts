@@ -1,6 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INode, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
+import { now } from '../scheduler/clock';
 import { JobScheduler } from '../scheduler/JobScheduler';
 import { credentialBudget } from '../scheduler/Pacer';
 import { getBaseUrl } from '../transport';
@@ -62,33 +63,77 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 	}
 	const scheduler = new JobScheduler(this, setup.baseUrl, setup.settings, setup.budget);
 	const workflowLimit = workflowTimeout(this);
+	// One output slot per job: an item asking for N images (Images per Item) has N, in input order.
+	const slots = jobs.flatMap((job, itemIndex) =>
+		Array.from({ length: job instanceof Error ? 1 : job.copies ?? 1 }, (_, variant) => ({ job, itemIndex, variant })),
+	);
+	const namedJobs = (): NamedJob[] =>
+		[...scheduler.requestIds].map(([slot, id]) => {
+			const { job, itemIndex, variant } = slots[slot];
+			const several = !(job instanceof Error) && (job.copies ?? 1) > 1;
+			return [`item ${itemIndex}${several ? ` (image ${variant + 1})` : ''}`, id];
+		});
 	const outcomes = await scheduler
 		.forEach(
-			items.length,
-			async (itemIndex) => {
-				const job = jobs[itemIndex];
+			slots.length,
+			async (slot) => {
+				const { job, itemIndex, variant } = slots[slot];
 				if (job instanceof Error) throw job;
-				const maxWaitDeadline = Date.now() + job.maxWaitMs;
+				const variation = variantOf(job, variant);
+				const maxWaitDeadline = now() + job.maxWaitMs;
 				const deadline = Math.min(maxWaitDeadline, workflowLimit.deadline);
-				const state = await scheduler.run(job, itemIndex, deadline, deadline < maxWaitDeadline ? workflowLimit.name : undefined);
-				return await toOutputItem(this, state, job, itemIndex, workflowLimit.deadline);
+				const state = await scheduler.run(variation, { slot, itemIndex, variant }, deadline, deadline < maxWaitDeadline ? workflowLimit.name : undefined);
+				try {
+					return await toOutputItem(this, state, variation, itemIndex, workflowLimit.deadline);
+				} catch (error) {
+					throw withRequestId(this.getNode(), error as Error, state.request_id, itemIndex);
+				}
 			},
 			!continueOnFail,
 		)
 		.catch((error: Error) => {
-			throw stopped(this, error, scheduler.requestIds);
+			throw stopped(this, error, namedJobs());
 		});
 
 	if (!continueOnFail) {
 		const firstError = outcomes.find((outcome): outcome is { error: Error } => !!outcome && 'error' in outcome);
-		if (firstError) throw withOtherJobs(firstError.error, scheduler.requestIds);
+		if (firstError) throw withOtherJobs(firstError.error, namedJobs());
 	}
 	return [
-		outcomes.map((outcome, itemIndex): INodeExecutionData => {
+		outcomes.map((outcome, slot): INodeExecutionData => {
 			if (outcome && 'value' in outcome) return outcome.value;
-			return errorItem(this.getNode(), outcome?.error ?? new Error('Not run'), itemIndex);
+			return errorItem(this.getNode(), outcome?.error ?? new Error('Not run'), slots[slot].itemIndex);
 		}),
 	];
+}
+
+/*
+ * The n-th of an item's jobs (Images per Item). With a seed, job n gets seed + n: a Recreate then
+ * gives N controlled variations of one scene; without one, Bria picks each job's seed.
+ */
+function variantOf(job: JobSpec, variant: number): JobSpec {
+	const seed = job.submit?.body.seed;
+	if (!variant || typeof seed !== 'number') return job;
+	return { ...job, submit: { ...job.submit!, body: { ...job.submit!.body, seed: seed + variant } } };
+}
+
+/*
+ * Whatever fails after Bria accepted a job (storing the image, an n8n helper) still names the job:
+ * its request_id is the only handle on a paid result.
+ */
+function withRequestId(node: INode, error: Error, requestId: string, itemIndex: number): Error {
+	if (!requestId) return error;
+	const context = (error as { context?: IDataObject }).context;
+	if (context) {
+		context.requestId ??= requestId;
+		return error;
+	}
+	const wrapped = new NodeOperationError(node, error, {
+		itemIndex,
+		description: `Bria finished the job, but storing its result failed. Request ID: ${requestId}: fetch it again with Request → Get Status.`,
+	});
+	wrapped.context.requestId = requestId;
+	return wrapped;
 }
 
 /*
@@ -117,12 +162,15 @@ function errorJson(error: Error): IDataObject {
 	};
 }
 
-function withOtherJobs(error: Error, requestIds: Map<number, string>): Error {
+/** A job Bria accepted, named for the user: "item 3 → <request_id>" ("item 3 (image 2) → …" with Images per Item). */
+type NamedJob = [label: string, requestId: string];
+
+function withOtherJobs(error: Error, jobs: NamedJob[]): Error {
 	const ownId = (error as { context?: IDataObject }).context?.requestId;
-	const others = [...requestIds].filter(([, id]) => id !== ownId);
+	const others = jobs.filter(([, id]) => id !== ownId);
 	if (!others.length) return error;
 	const note = `Jobs of other items were submitted and may have finished: ${others
-		.map(([item, id]) => `item ${item} → ${id}`)
+		.map(([label, id]) => `${label} → ${id}`)
 		.join(', ')}. Fetch them with Request → Get Status, or turn on "Continue On Fail" to keep every item's result.`;
 	const withDescription = error as { description?: string | null };
 	withDescription.description = withDescription.description ? `${withDescription.description}\n${note}` : note;
@@ -138,7 +186,7 @@ function withOtherJobs(error: Error, requestIds: Map<number, string>): Error {
 function workflowTimeout(ctx: IExecuteFunctions): { deadline: number; name: string } {
 	const seconds = Number(ctx.getWorkflowSettings?.()?.executionTimeout);
 	if (!Number.isFinite(seconds) || seconds <= 0) return { deadline: Infinity, name: '' };
-	return { deadline: Date.now() + seconds * 1000, name: `the workflow's timeout (${Math.round(seconds)} s)` };
+	return { deadline: now() + seconds * 1000, name: `the workflow's timeout (${Math.round(seconds)} s)` };
 }
 
 /*
@@ -146,12 +194,12 @@ function workflowTimeout(ctx: IExecuteFunctions): { deadline: number; name: stri
  * jobs already submitted (paid, and possibly finishing) would be lost with it: they go to n8n's log,
  * the one place that outlives the stop, and onto the error in case n8n keeps it.
  */
-function stopped(ctx: IExecuteFunctions, error: Error, requestIds: Map<number, string>): Error {
-	if (!ctx.getExecutionCancelSignal?.()?.aborted || !requestIds.size) return error;
-	const jobs = [...requestIds].map(([item, id]) => `item ${item} → ${id}`).join(', ');
+function stopped(ctx: IExecuteFunctions, error: Error, jobs: NamedJob[]): Error {
+	if (!ctx.getExecutionCancelSignal?.()?.aborted || !jobs.length) return error;
+	const list = jobs.map(([label, id]) => `${label} → ${id}`).join(', ');
 	ctx.logger.warn(
-		`Bria Tailored: the execution was stopped after Bria accepted these jobs, which may still finish and are billed: ${jobs}. Fetch them with Request → Get Status.`,
+		`Bria Tailored: the execution was stopped after Bria accepted these jobs, which may still finish and are billed: ${list}. Fetch them with Request → Get Status.`,
 		{ node: ctx.getNode().name },
 	);
-	return withOtherJobs(error, requestIds);
+	return withOtherJobs(error, jobs);
 }

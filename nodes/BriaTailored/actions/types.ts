@@ -13,6 +13,8 @@ export interface JobSpec {
 	maxWaitMs: number;
 	download: boolean;
 	binaryPropertyName: string;
+	/** How many jobs of this request the item asks for (Images per Item); 1 when absent. */
+	copies?: number;
 }
 
 interface OperationBase {

@@ -4,46 +4,34 @@ import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 import type { JobSpec } from '../actions/types';
 import type { BriaResponse } from '../transport';
 import { apiError, briaErrorText, CancelledError, retryAfterMs, sendToBria } from '../transport';
+import { acceptedJob, forgetJob, jobKey, rememberJob } from './acceptedJobs';
+import { CADENCE_MS, failureBackoffMs, FIRST_CHECK_MS, pollDelayMs } from './cadence';
+import { now, sleep } from './clock';
+import { JobDurations } from './JobDurations';
 import type { Endpoint, Lane, OrganizationBudget, Turn } from './Pacer';
-import { budgetNow, budgetSleep, CADENCE_CHECKS_PER_JOB, Party } from './Pacer';
+import { Party, WINDOW_MS } from './Pacer';
 
 /*
- * The one place that submits Bria jobs and waits for them, for all items of one execution.
- * - Submits are billed: a submit is repeated only after a 429 (Bria did not accept it), never
- *   after any other failure, since Bria may have accepted a request whose answer we lost.
- * - Every request (submit or status check) passes one shared Pacer, so a 429 or a
- *   requests-per-minute cap slows the whole node, not one item.
- * - Status checks follow POLL_SCHEDULE; transient failures (429, 5xx, resets, garbled bodies)
- *   back off and keep trying until the item's max wait time.
+ * The one place that submits Bria jobs and waits for them, for all items of one node run. The
+ * model is docs/SCHEDULER.md: the Pacer says who may send now (rules 1–5); this file says when a
+ * job is checked (rules 6–9) and never bills a job twice (rule 10).
  */
 
-/*
- * When to check a job again, by time since it was submitted. Two promises set the numbers: a
- * finished job is noticed within 2 s (checks less than 2 s apart, leaving room for the request
- * itself), and a job of D seconds costs at most D/2 + 2 status checks (Bria counts them against
- * the rate limit). So: first check 1.5 s in, every 1.95 s for the first minute, then every 3 s,
- * and every 5 s past two minutes.
- */
-const FIRST_CHECK_MS = 1_500;
-
-export function pollDelayMs(elapsedMs: number): number {
-	if (elapsedMs < FIRST_CHECK_MS) return FIRST_CHECK_MS - elapsedMs;
-	if (elapsedMs < 60_000) return 1_950;
-	if (elapsedMs < 120_000) return 3_000;
-	return 5_000;
-}
-
-/** Delay after the n-th consecutive failed status check (1, 2, 4, 8 … 30 s), unless Retry-After says more. */
-export function failureBackoffMs(failures: number): number {
-	return Math.min(30_000, 1_000 * 2 ** Math.max(0, failures - 1));
-}
-
+/** A submit's answer is the only handle on a paid job: it gets this long, whatever is left of Max Wait Time. */
 const SUBMIT_TIMEOUT_MS = 60_000;
+const STATUS_TIMEOUT_MS = 30_000;
 /** However slow an answer was, the next check waits at least this long after it. */
 const MIN_GAP_AFTER_ANSWER_MS = 250;
-/** How long a job whose submit answered at or past its deadline still has for its one check. */
+/** A job whose submit answered at or past its deadline still gets one check within this. */
 const LATE_ANSWER_CHECK_MS = 1_000;
-const STATUS_TIMEOUT_MS = 30_000;
+/** Get Status without waiting rides out transient failures (5xx, reset, 429) for this long. */
+const CHECK_ONCE_RETRY_MS = 15_000;
+/** Rule 8: the first check of a kind never seen, when checks are scarce and no scout fits: Bria's jobs take a few seconds. */
+export const TYPICAL_JOB_MS = 6_000;
+/** Rule 8: a scout polls at the cadence; this many checks of a typical job must fit beyond one per running job. */
+const SCOUT_CHECKS = 4;
+/** A timer may fire a millisecond or two early. */
+const TIMER_SLACK_MS = 2;
 
 /** A job's state as the node reports it: Bria's body, with request_id always present. */
 export interface JobState extends IDataObject {
@@ -51,23 +39,23 @@ export interface JobState extends IDataObject {
 	status: string;
 }
 
-/**
- * Under a tight known limit, a kind of job never seen done is first checked this far in (Bria's
- * jobs take a few seconds), or a little past the slowest job of any kind seen done in the process.
- */
-export const SCARCE_UNLEARNED_FIRST_CHECK_MS = 6_000;
-const SCARCE_UNLEARNED_SLOWEST_FACTOR = 1.2;
-/** A first check this late past its learned moment was not placed by it. */
-const LEARNED_MOMENT_TOLERANCE_MS = 250;
-/** A timer may fire a millisecond or two early. */
-const TIMER_SLACK_MS = 2;
+/** Where a job's checks stand in its organization: what rules 7 and 8 read. */
+interface Checks {
+	durations: JobDurations;
+	/** Jobs of the organization (in this process) still to be seen finished: submitted, or about to be. */
+	running: number;
+}
 
-interface FirstCheck {
-	at: number;
-	/** Placed by the learned first-check moment (its outcome trains it). */
-	learned: boolean;
-	/** This job polls at the cadence to learn its kind for the others; ends the scouting when done. */
-	scout: boolean;
+/** Per organization, beside its budget: the Pacer knows nothing of jobs. Gone with the budget. */
+const checksOf = new WeakMap<OrganizationBudget, Checks>();
+
+function organizationChecks(budget: OrganizationBudget): Checks {
+	let checks = checksOf.get(budget);
+	if (!checks) {
+		checks = { durations: new JobDurations(), running: 0 };
+		checksOf.set(budget, checks);
+	}
+	return checks;
 }
 
 /** Thrown for an item whose submit was never sent because another item failed first (it gets no result). */
@@ -86,7 +74,7 @@ function jobKind(job: JobSpec): string | undefined {
 }
 
 export class JobScheduler {
-	/** This node run's place in the organization's budget (its fair share, its own cap). */
+	/** This node run's place in the organization's budget (its turn in the round, its own cap). */
 	private readonly party: Party;
 
 	/** Fires at the first failure without Continue On Fail: no submit is sent after it. */
@@ -98,10 +86,9 @@ export class JobScheduler {
 
 	private readonly signal: AbortSignal | undefined;
 
-	/** Items of this run not started yet (concurrency): jobs that will need their share of checks. */
-	private itemsNotStarted = 0;
+	private readonly checks: Checks;
 
-	/** request_id of every job this execution submitted or resumed, by item index. */
+	/** request_id of every job this run submitted or resumed, by output slot (see `run`). */
 	readonly requestIds = new Map<number, string>();
 
 	constructor(
@@ -114,61 +101,96 @@ export class JobScheduler {
 		this.signal = ctx.getExecutionCancelSignal?.();
 		this.party = new Party(settings.requestsPerMinute, this.node.name);
 		this.submitSignal = this.signal ? AbortSignal.any([this.signal, this.stopSubmits.signal]) : this.stopSubmits.signal;
+		this.checks = organizationChecks(budget);
 	}
 
 	/**
-	 * Runs `task` for item indexes 0…count-1, at most `concurrency` at once. Results keep input
-	 * order. With `stopOnError`, no submit is sent after a failure (items not started, waiting for
-	 * a turn or waiting to resubmit after a 429 alike); jobs already submitted finish (they are
-	 * paid for) and items whose submit was never sent have no result.
+	 * Runs `task` for slots 0…count-1: all at once, or at most `concurrency` (when set) at once. Results
+	 * keep slot order. With `stopOnError`, no submit is sent after a failure (slots not started,
+	 * waiting for a turn or to resubmit after a 429 alike); jobs already submitted finish (they are
+	 * paid for) and slots whose submit was never sent have no result.
 	 */
 	async forEach<T>(
 		count: number,
-		task: (itemIndex: number) => Promise<T>,
+		task: (slot: number) => Promise<T>,
 		stopOnError: boolean,
 	): Promise<Array<{ value: T } | { error: Error } | undefined>> {
 		const results: Array<{ value: T } | { error: Error } | undefined> = new Array(count).fill(undefined);
 		let next = 0;
 		let failed = false;
+		// Every job of this run will need checks, from now until its slot ends (rule 8 counts them).
+		let unfinished = count;
+		this.checks.running += count;
 		const worker = async () => {
 			while (next < count && !(stopOnError && failed) && !this.signal?.aborted) {
-				const itemIndex = next++;
-				this.itemsNotStarted = count - next;
+				const slot = next++;
 				try {
-					results[itemIndex] = { value: await task(itemIndex) };
+					results[slot] = { value: await task(slot) };
 				} catch (error) {
 					if (error instanceof SubmitStopped) continue;
 					failed = true;
 					if (stopOnError) this.stopSubmits.abort();
-					results[itemIndex] = { error: error as Error };
+					results[slot] = { error: error as Error };
+				} finally {
+					unfinished--;
+					this.checks.running--;
 				}
 			}
 		};
-		const workers = Math.max(1, Math.min(this.settings.concurrency, count));
-		await Promise.all(Array.from({ length: workers }, worker));
+		const workers = this.settings.concurrency > 0 ? Math.min(this.settings.concurrency, count) : count;
+		try {
+			await Promise.all(Array.from({ length: Math.max(1, workers) }, worker));
+		} finally {
+			this.checks.running -= unfinished;
+		}
 		if (this.signal?.aborted) throw new NodeOperationError(this.node, 'The execution was cancelled');
 		return results;
 	}
 
 	/**
-	 * Submits (or resumes) one item's job and, when asked, waits until `deadline` for its final state.
-	 * `limit` names what set the deadline, for the timeout error (Max Wait Time unless told otherwise).
+	 * Submits (or resumes) one job and, when asked, waits until `deadline` for its final state.
+	 * `slot` is the job's output slot (its request_id is kept there), `itemIndex` the input item it
+	 * belongs to, `variant` its place among that item's jobs. `limit` names what set the deadline.
 	 */
 	async run(
 		job: JobSpec,
-		itemIndex: number,
+		place: { slot: number; itemIndex: number; variant: number },
 		deadline: number,
 		limit = `the max wait time (${Math.round(job.maxWaitMs / 1000)} s)`,
 	): Promise<JobState> {
+		const { slot, itemIndex } = place;
 		let requestId = job.requestId;
-		if (job.submit) {
+		const key = job.submit
+			? jobKey({
+					executionId: String(this.ctx.getExecutionId?.() ?? ''),
+					node: this.node.name,
+					// n8n re-runs a node for Retry On Fail under the same run index; a loop's next pass has a new one.
+					runIndex: (this.ctx as { runIndex?: number }).runIndex ?? 0,
+					itemIndex,
+					variant: place.variant,
+					path: job.submit.path,
+					body: job.submit.body,
+				})
+			: undefined;
+		const resumed = acceptedJob(key);
+		if (resumed) requestId = resumed;
+		else if (job.submit) {
 			const accepted = await this.submit(job, itemIndex, deadline);
+			if (accepted.request_id) {
+				this.requestIds.set(slot, accepted.request_id);
+				rememberJob(key, accepted.request_id);
+			}
 			if (accepted.status === 'COMPLETED' || !job.waitForCompletion) return accepted;
 			requestId = accepted.request_id;
 		}
 		if (!requestId) throw new NodeOperationError(this.node, 'No request ID to check', { itemIndex });
-		this.requestIds.set(itemIndex, requestId);
-		return await this.waitFor(requestId, itemIndex, deadline, !job.waitForCompletion, limit, jobKind(job));
+		this.requestIds.set(slot, requestId);
+		const kind = resumed ? undefined : jobKind(job);
+		return await this.waitFor(requestId, itemIndex, deadline, !job.waitForCompletion, limit, kind).catch((error: unknown) => {
+			// The job itself failed (ERROR, UNKNOWN): a retry of the node is for it, so it goes again.
+			if (error instanceof JobFailed) forgetJob(key);
+			throw error;
+		});
 	}
 
 	private async submit(job: JobSpec, itemIndex: number, deadline: number): Promise<JobState> {
@@ -176,12 +198,7 @@ export class JobScheduler {
 		const lane = this.budget.lane(submitEndpoint(job.submit!.path));
 		for (let throttled = 0; ; throttled++) {
 			const turn = await this.turn(lane, { deadline, signal: this.submitSignal });
-			if (!turn) {
-				throw new NodeOperationError(this.node, 'No turn to submit the job within the max wait time', {
-					itemIndex,
-					description: `${throttled ? `Bria answered 429 (rate limit) ${throttled} time(s). ` : ''}Bria's rate limit or this node's Requests per Minute cap left no turn in time; no job was started for this item. Raise Max Wait Time, lower Concurrency or set Requests per Minute.`,
-				});
-			}
+			if (!turn) throw this.noTurnToSubmit(itemIndex, throttled, deadline);
 			// The answer is the only handle on a paid job: it gets its own budget, not what is left
 			// of Max Wait Time (that bounds the wait for the job, which starts after this answer).
 			const response = await this.sendWithTurn(turn, 'POST', job.submit!.path, itemIndex, SUBMIT_TIMEOUT_MS, job.submit!.body);
@@ -196,7 +213,7 @@ export class JobScheduler {
 			}
 			if (response.statusCode === 429) {
 				const wait = turn.throttled(retryAfterMs(response));
-				if (budgetNow() + wait < deadline) continue;
+				if (now() + wait < deadline) continue;
 				throw apiError(this.node, response, { itemIndex, action: `${action}; gave up: the rate limit lasts past the max wait time` });
 			}
 			if (response.statusCode !== 200 && response.statusCode !== 202) {
@@ -215,7 +232,6 @@ export class JobScheduler {
 					itemIndex,
 				});
 			}
-			this.requestIds.set(itemIndex, requestId);
 			return {
 				request_id: requestId,
 				status: 'IN_PROGRESS',
@@ -224,7 +240,7 @@ export class JobScheduler {
 		}
 	}
 
-	/** Checks the job until it ends or `deadline` passes; with `checkOnce`, checks once (still within `deadline`). */
+	/** Checks the job until it ends or `deadline` passes; with `checkOnce`, until one check answers. */
 	private async waitFor(
 		requestId: string,
 		itemIndex: number,
@@ -236,40 +252,38 @@ export class JobScheduler {
 	): Promise<JobState> {
 		const path = `/v2/status/${encodeURIComponent(requestId)}`;
 		const lane = this.budget.lane('status');
-		const durations = this.budget.durations;
-		const started = budgetNow();
+		const started = now();
 		// A submit's answer has its own budget and may arrive at or after the wait's deadline: the job
-		// still gets one check, at once (it may well be done, and paid), before a timeout that would
-		// say it is not.
+		// still gets one check, at once (it may well be done, and paid), before a timeout.
 		const answeredLate = waitDeadline - started < LATE_ANSWER_CHECK_MS;
-		const deadline = answeredLate ? started + LATE_ANSWER_CHECK_MS : waitDeadline;
-		// Counted before planning its first check: whether checks are scarce includes this job.
-		lane.activeJobs++;
-		let firstCheck: FirstCheck = { at: started, learned: false, scout: false };
+		let deadline = answeredLate ? started + LATE_ANSWER_CHECK_MS : waitDeadline;
+		if (checkOnce) deadline = Math.min(deadline, started + CHECK_ONCE_RETRY_MS);
+		let scout = false;
 		let checks = 0;
-		let runningAt = 0;
+		let runningAt: number | undefined;
 		let failures = 0;
 		let lastProblem = '';
 		try {
-			// A resumed job may have finished long ago: check it at once, then follow the schedule.
-			if (!checkOnce && kind !== undefined && !answeredLate) firstCheck = await this.firstCheck(lane, kind, started, deadline);
-			let nextCheckAt = firstCheck.at;
+			let nextCheckAt = started;
+			// A resumed job may have finished long ago: it is checked at once, then at the cadence.
+			if (!checkOnce && kind !== undefined && !answeredLate) {
+				({ at: nextCheckAt, scout } = await this.firstCheck(lane, kind, started, deadline));
+			}
 			for (;;) {
 				if (answeredLate && checks > 0) throw this.timeout(requestId, itemIndex, limit, lastProblem);
-				// One last check exactly at the deadline rather than giving up early, whether the job
-				// was still running or the last check failed.
-				if (nextCheckAt > deadline && deadline - budgetNow() > 250) nextCheckAt = deadline;
+				// One last check exactly at the deadline rather than giving up early.
+				if (nextCheckAt > deadline && deadline - now() > MIN_GAP_AFTER_ANSWER_MS) nextCheckAt = deadline;
 				if (nextCheckAt > deadline) {
+					if (checkOnce) throw this.notChecked(requestId, itemIndex, lastProblem);
 					throw this.timeout(requestId, itemIndex, limit, lastProblem);
 				}
 				const turn = await this.turn(lane, { dueAt: nextCheckAt, deadline, signal: this.signal });
 				if (!turn) {
-					// Bria's rate limit (Retry-After) or the cap leaves no turn before the deadline.
-					const problem = lastProblem || 'Bria\'s rate limit left no turn to check before the max wait time';
-					if (checkOnce) throw new NodeOperationError(this.node, `Could not check request ${requestId}: ${problem}`, { itemIndex });
+					const problem = lastProblem || 'Bria\'s rate limit left no turn to check in time';
+					if (checkOnce) throw this.notChecked(requestId, itemIndex, problem);
 					throw this.timeout(requestId, itemIndex, limit, problem);
 				}
-				const sentAt = budgetNow();
+				const sentAt = now();
 				checks++;
 				const response = await this.sendWithTurn(turn, 'GET', path, itemIndex, Math.max(1_000, Math.min(STATUS_TIMEOUT_MS, deadline - sentAt)));
 				let retryAfter: number | undefined;
@@ -290,14 +304,7 @@ export class JobScheduler {
 					} else {
 						const state: JobState = { ...body, request_id: String(body.request_id ?? requestId), status: body.status };
 						if (state.status === 'COMPLETED') {
-							if (kind !== undefined) {
-								durations.learn(kind, {
-									runningAtMs: runningAt,
-									doneAtMs: sentAt - started,
-									firstCheckWasLearned: firstCheck.learned,
-									doneAtFirstCheck: checks === 1,
-								});
-							}
+							if (kind !== undefined) this.checks.durations.learn(kind, { runningAtMs: runningAt, doneAtMs: sentAt - started });
 							return state;
 						}
 						if (state.status === 'ERROR' || state.status === 'UNKNOWN') throw this.jobFailed(state, itemIndex);
@@ -305,106 +312,67 @@ export class JobScheduler {
 						failures = 0;
 						runningAt = sentAt - started;
 						lastProblem = `Bria last reported ${state.status}`;
-						// Timed from when this check was sent, so the request's own round trip does not
-						// stretch the schedule (and the 2 s detection promise) on a slow link. When checks
-						// are scarce, no job is checked more often than its share of the lane.
-						const cadenceAt = Math.max(sentAt + pollDelayMs(sentAt - started), budgetNow() + MIN_GAP_AFTER_ANSWER_MS);
-						// A scout's checks at the cadence were budgeted when it was made one (a typical job's worth).
-						const scouting = firstCheck.scout && checks < CADENCE_CHECKS_PER_JOB;
-						nextCheckAt = scouting ? cadenceAt : await this.followUpAt(lane, sentAt, cadenceAt, deadline);
+						// Rule 6, timed from when this check was sent, so the round trip does not stretch it.
+						nextCheckAt = Math.max(sentAt + pollDelayMs(sentAt - started), now() + MIN_GAP_AFTER_ANSWER_MS);
 						continue;
 					}
 				}
+				// Rule 9.
 				failures++;
-				if (checkOnce) {
-					throw new NodeOperationError(this.node, `Could not check request ${requestId}: ${lastProblem}`, { itemIndex });
-				}
-				nextCheckAt = budgetNow() + Math.max(retryAfter ?? 0, failureBackoffMs(failures));
+				nextCheckAt = now() + Math.max(retryAfter ?? 0, failureBackoffMs(failures));
 			}
 		} finally {
-			lane.activeJobs--;
-			if (firstCheck.scout) durations.scoutDone(kind!);
+			if (scout) this.checks.durations.scoutDone(kind!);
 		}
 	}
 
 	/**
-	 * When to check a job just submitted first. Learned kinds: where about a third of them are
-	 * done (checks plentiful) or where all have been seen done (checks scarce). A kind not learned
-	 * yet: 1.5 s in when the budget lets every waiting job be checked at the cadence through a
-	 * typical job; else, at that moment, one job (the scout) polls at the cadence if the budget has
-	 * room for it beyond one check per job, and the others wait for what it learns, or for a guess
-	 * (a little past the slowest job seen, or a few seconds), rather than spend the window on jobs
-	 * still running. Re-judged whenever it comes due or the kind is learned: in a burst, the jobs
-	 * submitted a moment later count too.
+	 * Rules 7 and 8: when to check a job just submitted first. Judged again when that moment comes,
+	 * or news of its kind does (learned, or its scout ended): in a burst, the jobs submitted a moment
+	 * later count too.
 	 */
-	private async firstCheck(lane: Lane, kind: string, started: number, deadline: number): Promise<FirstCheck> {
-		const durations = this.budget.durations;
+	private async firstCheck(lane: Lane, kind: string, started: number, deadline: number): Promise<{ at: number; scout: boolean }> {
+		const durations = this.checks.durations;
 		for (;;) {
-			const now = budgetNow();
-			const scarce = lane.scarce();
+			const limit = lane.limit();
+			const running = this.checks.running;
+			const scarce = lane.limitKnown() && running * (WINDOW_MS / CADENCE_MS) > limit;
 			const learned = scarce ? durations.surelyDoneMs(kind) : durations.firstCheckMs(kind);
-			let at = started + (learned ?? pollDelayMs(0));
-			let scout = false;
-			if (learned === undefined && now >= at - TIMER_SLACK_MS) {
-				const budget = lane.budgetPerWindow();
-				if (lane.activeJobs * CADENCE_CHECKS_PER_JOB > budget) {
-					// One scout, if its checks fit beyond one per job, counting jobs about to come (submits
-					// waiting for a turn, this run's items not started): the others follow what it learns.
-					const room = budget - lane.activeJobs - this.budget.waitingSubmits() - this.itemsNotStarted;
-					if (room >= CADENCE_CHECKS_PER_JOB && durations.claimScout(kind, 1)) scout = true;
-					else {
-						const slowest = durations.slowestSeenMs();
-						at = started + (slowest === undefined ? SCARCE_UNLEARNED_FIRST_CHECK_MS : SCARCE_UNLEARNED_SLOWEST_FACTOR * slowest);
-					}
-				}
+			let at = started + (learned ?? FIRST_CHECK_MS);
+			if (scarce && learned === undefined && at <= now() + TIMER_SLACK_MS) {
+				// One scout polls to learn the kind, if the lane has turns for it beyond one per running job.
+				if (lane.freeTurns() >= running + SCOUT_CHECKS && durations.claimScout(kind)) return { at, scout: true };
+				// The others wait for what it learns, at most their share of the lane (every running job is
+				// checked at least that often); with no scout, a typical job's time.
+				at = started + (durations.hasScout(kind) ? Math.max(FIRST_CHECK_MS, (WINDOW_MS * running) / limit) : TYPICAL_JOB_MS);
 			}
-			if (scout || at <= now + TIMER_SLACK_MS || at > deadline) {
-				// Only a check sent at the learned moment says where that moment stands (not one overdue
-				// because the kind was learned after it).
-				return { at, learned: learned !== undefined && !scarce && now - at <= LEARNED_MOMENT_TOLERANCE_MS, scout };
-			}
-			await this.untilNews(kind, at - now);
+			const wait = at - now();
+			if (wait <= TIMER_SLACK_MS || at > deadline) return { at, scout: false };
+			await this.untilNews(kind, wait);
 		}
 	}
 
 	/** Waits `ms`, or less when `kind` is learned or its scout ends. */
 	private async untilNews(kind: string, ms: number): Promise<void> {
-		let stopListening = () => {};
-		const news = new Promise<void>((resolve) => {
-			stopListening = this.budget.durations.onNews(kind, resolve);
-		});
-		const sleep = budgetSleep(ms, this.signal);
-		// Settled either way; when the news wins, the sleep's later end (or cancel) is not an error.
-		sleep.catch(() => undefined);
-		try {
-			await Promise.race([sleep, news]);
-		} finally {
-			stopListening();
-		}
-	}
-
-	/**
-	 * When to check a running job next: at the cadence, or later by its fair share while checks are
-	 * scarce. Scarcity is judged again at the cadence's moment (and every cadence after), not only
-	 * when the last answer came: in a burst, the jobs found done a moment later no longer count.
-	 */
-	private async followUpAt(lane: Lane, sentAt: number, cadenceAt: number, deadline: number): Promise<number> {
-		for (;;) {
-			const at = Math.max(cadenceAt, sentAt + lane.followUpShareMs());
-			const now = budgetNow();
-			if (at <= cadenceAt || at > deadline) return at;
-			if (now >= at) return at;
-			await budgetSleep(Math.min(at, Math.max(cadenceAt, now + pollDelayMs(FIRST_CHECK_MS))) - now, this.signal);
-		}
+		const news = new AbortController();
+		const stopListening = this.checks.durations.onNews(kind, () => news.abort());
+		const stopWaiting = this.signal ? AbortSignal.any([this.signal, news.signal]) : news.signal;
+		// News ends the wait early (not an error); only the execution's Stop is one.
+		await sleep(ms, stopWaiting)
+			.catch((error: unknown) => {
+				if (this.signal?.aborted) throw error;
+			})
+			.finally(stopListening);
 	}
 
 	/** A turn on `lane`; a stopped batch's submit becomes SubmitStopped (never sent, no result). */
 	private async turn(lane: Lane, request: { dueAt?: number; deadline: number; signal?: AbortSignal }): Promise<Turn | undefined> {
-		const stopped = async (error: unknown): Promise<never> =>
-			await Promise.reject(
-				error instanceof CancelledError && this.stopSubmits.signal.aborted && !this.signal?.aborted ? new SubmitStopped(this.node, 'Not sent: another item failed first') : error,
-			);
-		return await lane.acquire({ party: this.party, ...request }).catch(stopped);
+		return await lane.acquire({ party: this.party, ...request }).catch((error: unknown) => {
+			if (error instanceof CancelledError && this.stopSubmits.signal.aborted && !this.signal?.aborted) {
+				throw new SubmitStopped(this.node, 'Not sent: another item failed first');
+			}
+			throw error;
+		});
 	}
 
 	/** Sends on a granted turn and tells the lane how it went (429s are told by the caller). */
@@ -418,7 +386,7 @@ export class JobScheduler {
 	): Promise<BriaResponse> {
 		let response: BriaResponse | undefined;
 		try {
-			response = await this.send(method, path, itemIndex, timeoutMs, body);
+			response = await sendToBria(this.ctx, this.baseUrl, { method, path, body, timeoutMs, itemIndex }, this.signal);
 			return response;
 		} finally {
 			if (!response || response.networkError) turn.unanswered();
@@ -426,19 +394,33 @@ export class JobScheduler {
 		}
 	}
 
-	private async send(method: 'GET' | 'POST', path: string, itemIndex: number, timeoutMs: number, body?: IDataObject): Promise<BriaResponse> {
-		return await sendToBria(this.ctx, this.baseUrl, { method, path, body, timeoutMs, itemIndex }, this.signal);
+	private noTurnToSubmit(itemIndex: number, throttled: number, deadline: number): NodeOperationError {
+		// The workflow's timeout may have set the deadline (or passed already): say which limit it was.
+		const startedLate = deadline <= now() && !throttled;
+		return new NodeOperationError(this.node, 'No turn to submit the job in time', {
+			itemIndex,
+			description: `${throttled ? `Bria answered 429 (rate limit) ${throttled} time(s). ` : ''}${
+				startedLate
+					? 'The time this item had (Max Wait Time, or the workflow\'s timeout) was over before its turn came; '
+					: 'Bria\'s rate limit or this node\'s Requests per Minute cap left no turn in time; '
+			}no job was started for this item. Raise Max Wait Time or the workflow's timeout, or state your plan on the Bria API credential.`,
+		});
 	}
 
 	private timeout(requestId: string, itemIndex: number, limit: string, lastProblem: string) {
-		const error = new NodeOperationError(
-			this.node,
-			`Bria did not finish request ${requestId} within ${limit}`,
-			{
-				itemIndex,
-				description: `The job may still finish. Resume it with a Bria Tailored node: Resource "Request", Operation "Get Status", Request ID ${requestId}. ${lastProblem ? `Note: ${lastProblem}.` : ''}`.trim(),
-			},
-		);
+		const error = new NodeOperationError(this.node, `Bria did not finish request ${requestId} within ${limit}`, {
+			itemIndex,
+			description: `The job may still finish. Resume it with a Bria Tailored node: Resource "Request", Operation "Get Status", Request ID ${requestId}. ${lastProblem ? `Note: ${lastProblem}.` : ''}`.trim(),
+		});
+		error.context.requestId = requestId;
+		return error;
+	}
+
+	private notChecked(requestId: string, itemIndex: number, problem: string) {
+		const error = new NodeOperationError(this.node, `Could not check request ${requestId}: ${problem}`, {
+			itemIndex,
+			description: `Tried for ${CHECK_ONCE_RETRY_MS / 1000} s. The job is unaffected: check it again later with Request → Get Status, Request ID ${requestId}.`,
+		});
 		error.context.requestId = requestId;
 		return error;
 	}
@@ -454,7 +436,7 @@ export class JobScheduler {
 			.filter(Boolean)
 			.join('\n');
 		// A job-level failure, not an HTTP one (the status check answered 200): no HTTP code to show.
-		const error = new NodeOperationError(
+		const error = new JobFailed(
 			this.node,
 			unknown
 				? `Bria reported an internal error (UNKNOWN) for request ${state.request_id}`
@@ -465,6 +447,9 @@ export class JobScheduler {
 		return error;
 	}
 }
+
+/** A job Bria ran and reported ERROR or UNKNOWN: it is over, and a retry may submit it again. */
+class JobFailed extends NodeOperationError {}
 
 function asObject(value: unknown): Record<string, unknown> | undefined {
 	return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;

@@ -1,84 +1,54 @@
 import { createHash } from 'crypto';
 import type { IExecuteFunctions, ILoadOptionsFunctions } from 'n8n-workflow';
 
-import { CancelledError, CREDENTIAL_TYPE, onAbort, pause } from '../transport';
-import { JobDurations } from './JobDurations';
+import { CancelledError, CREDENTIAL_TYPE, onAbort } from '../transport';
+import { now, sleep } from './clock';
+import { Heap, Queue } from './heap';
+import { SlidingWindow, WINDOW_MS } from './window';
 
 /*
- * The rate budget of one Bria organization, shared by every execution of this n8n process.
- *
- * Bria limits requests per organization, per endpoint, per minute (a sliding window), and status
- * checks count. So every request the node sends waits for a turn on its endpoint's lane:
- * - with the plan known (the credential's Requests per Minute), a lane never lets more than the
- *   plan into any 60 s window: no 429 at all, and bursts up to the plan go at once;
- * - without it, the lane sends freely up to the slowest plan (10), probes above that a few
- *   requests at a time, learns the limit from the first 429 (the requests Bria accepted in the
- *   window), and lifts that ceiling again after a quiet window, so one early 429 never pins a
- *   fast plan to the slowest one;
- * - turns go round-robin between the parties waiting on a lane (one party = one node run of one
- *   execution), so a 200-item batch cannot starve a single form submission.
+ * Who may send now: the rate budget of one Bria organization, shared by every execution of this
+ * n8n process. The model, rule by rule, is docs/SCHEDULER.md ("Who may send now"):
+ *   1 window — a lane grants a turn only while fewer than its limit are in the last 60 s;
+ *   2 limit  — the plan (a ceiling), or learned; shrinks to what Bria accepted on a 429, grows back
+ *              once per quiet window; lanes never cap each other;
+ *   3 round  — parties with a request due are served round-robin in arrival order;
+ *   4 cap    — a node's own Requests per Minute is a window of that party alone;
+ *   5 deadline and Stop end a wait at once.
  */
+
+export { WINDOW_MS } from './window';
 
 /** One lane per Bria endpoint: Bria counts each separately. */
 export type Endpoint = 'imageSubmit' | 'structuredPromptSubmit' | 'status' | 'models';
 
-export const WINDOW_MS = 60_000;
-/** Bria's smallest plan: always safe to send this many per window. */
+/** Bria's smallest plan: what a lane may send before it knows anything. */
 export const SLOWEST_PLAN_PER_MINUTE = 10;
-/** Checks a job of Bria's usual length takes at the 2 s cadence (1.5, 3.45, 5.4, 7.35 s). */
-export const CADENCE_CHECKS_PER_JOB = 4;
-/** Bria's plans per endpoint per minute (Free, Pay-as-you-go); Enterprise numbers lie above. */
-const STANDARD_PLANS = [SLOWEST_PLAN_PER_MINUTE, 60];
-/** Past Bria's window edge before a slot counts as free again (timers and clocks are not exact). */
-const WINDOW_MARGIN_MS = 250;
+/** After a 429 the limit climbs back by this share of the plan (of itself without one) per quiet window. */
+const CLIMB_SHARE = 0.1;
+/** Pause after a 429 without Retry-After: doubles while 429s repeat. */
 const MIN_BACKOFF_MS = 2_000;
 const MAX_BACKOFF_MS = 60_000;
-/** Even `Retry-After: 0` waits a little, so a throttled caller never spins. */
+/** Retry-After is honoured within these bounds: 0 must not spin, an absurd value must not stall. */
 const MIN_RETRY_AFTER_MS = 500;
-const MAX_PROBES_IN_FLIGHT = 256;
-/** A learned ceiling is lifted after 1, 2, 4 … 8 quiet windows (longer each time it proves right). */
-const MAX_QUIET_WINDOWS = 8;
+const MAX_RETRY_AFTER_MS = 300_000;
+/** A wait whose deadline passed by less than this still takes a turn that is due (timers fire a little late). */
+const TIMER_SLACK_MS = 2;
 /** An organization nobody used for this long is forgotten (when the registry is next used). */
 export const IDLE_MS = 15 * 60_000;
-/** A timer may fire a millisecond or two before the clock reads its time. */
-const TIMER_SLACK_MS = 2;
-
-/** Time source of the whole budget. Tests and the benchmark may swap it (`useClock`). */
-export interface BudgetClock {
-	now(): number;
-	/** Waits `ms`; rejects as soon as `signal` fires. */
-	sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-const realClock: BudgetClock = { now: () => Date.now(), sleep: pause };
-let clock: BudgetClock = realClock;
-
-/** Swaps the clock of every budget (no argument: the real one back). */
-export function useClock(replacement?: BudgetClock): void {
-	clock = replacement ?? realClock;
-}
-
-export function budgetNow(): number {
-	return clock.now();
-}
-
-export async function budgetSleep(ms: number, signal?: AbortSignal): Promise<void> {
-	if (signal?.aborted) throw new CancelledError();
-	if (ms > 0) await clock.sleep(ms, signal);
-}
 
 /*
  * Module state on purpose: n8n loads a node's module once per process, so every execution in the
  * process (each webhook call, form submission, agent tool call, manual run) sees this same Map,
- * which is what a per-organization limit needs. Each queue-mode worker is its own process with
- * its own Map (README: divide the plan among them). Keyed by a hash: the token is never kept.
+ * which is what a per-organization limit needs. Each queue-mode worker is its own process with its
+ * own Map: the lanes' limits shrink and grow to share the plan. Keyed by a hash: the token is never kept.
  */
 const budgets = new Map<string, OrganizationBudget>();
 
 /** The budget of the organization behind `baseUrl` + `apiToken`, created on first use. */
 export function organizationBudget(baseUrl: string, apiToken: string, planPerMinute = 0): OrganizationBudget {
-	const now = clock.now();
-	for (const [key, budget] of budgets) if (budget.idleSince(now) > IDLE_MS) budgets.delete(key);
+	const at = now();
+	for (const [key, budget] of budgets) if (budget.idleSince(at) > IDLE_MS) budgets.delete(key);
 	const key = createHash('sha256').update(baseUrl).update('\0').update(apiToken).digest('hex');
 	let budget = budgets.get(key);
 	if (!budget) {
@@ -87,8 +57,8 @@ export function organizationBudget(baseUrl: string, apiToken: string, planPerMin
 	}
 	// A stated plan replaces the last one (an edited credential applies to the next run); a second
 	// credential of the organization that states none does not clear it.
-	if (Number.isFinite(planPerMinute) && planPerMinute > 0) budget.planPerMinute = planPerMinute;
-	budget.lastUsedAt = now;
+	if (Number.isFinite(planPerMinute) && planPerMinute > 0) budget.planPerMinute = Math.floor(planPerMinute);
+	budget.lastUsedAt = at;
 	return budget;
 }
 
@@ -112,23 +82,35 @@ export function budgetCount(): number {
 
 /** Whoever waits for turns: one node run in one execution. Fairness is between parties. */
 export class Party {
-	/** Lane turn counter value when this party was last served, per lane. */
-	readonly lastServed = new Map<Lane, number>();
+	/** This party's place on each lane it uses. */
+	readonly onLane = new Map<Lane, PartyOnLane>();
 
 	constructor(
-		/** This node's own cap per endpoint per minute (the node option); 0 = none. */
+		/** This node run's own cap per endpoint per minute (the node option); 0 = none. */
 		readonly capPerMinute = 0,
 		readonly label = 'party',
 	) {}
 }
 
+interface PartyOnLane {
+	party: Party;
+	/** Its requests that are due, first due first. */
+	ready: Queue<Waiter>;
+	inRound: boolean;
+	/** Waiting for room under its own cap (rule 4): out of the round until then. */
+	parkedUntil: number | undefined;
+	/** Its own requests, for its cap. */
+	window: SlidingWindow;
+}
+
 export class OrganizationBudget {
-	/** The credential's Requests per Minute, per endpoint; 0 = unknown (learned). */
+	/** The credential's Requests per Minute, per endpoint; 0 = not stated. */
 	planPerMinute = 0;
 
 	lastUsedAt = 0;
 
-	readonly durations = new JobDurations();
+	/** The most any lane has had accepted in one window: the plan is at least this, on every endpoint. */
+	provenPerWindow = SLOWEST_PLAN_PER_MINUTE;
 
 	private readonly lanes = new Map<Endpoint, Lane>();
 
@@ -141,38 +123,10 @@ export class OrganizationBudget {
 		return lane;
 	}
 
-	/**
-	 * The lowest limit any lane learned from a 429 (while it holds). Bria's plan is one number for
-	 * every endpoint of the organization, so a lane that has not met a 429 yet keeps to it too,
-	 * rather than spending its window before it finds out on its own.
-	 */
-	learnedLimit(): number | undefined {
-		let lowest: number | undefined;
-		for (const lane of this.lanes.values()) {
-			const limit = lane.ownLearnedLimit();
-			if (limit !== undefined && (lowest === undefined || limit < lowest)) lowest = limit;
-		}
-		return lowest;
-	}
-
-	/** Submits waiting for a turn, on every submit lane: jobs that will soon need checks too. */
-	waitingSubmits(): number {
-		let waiting = 0;
-		for (const [endpoint, lane] of this.lanes) if (endpoint === 'imageSubmit' || endpoint === 'structuredPromptSubmit') waiting += lane.waiting();
-		return waiting;
-	}
-
-	/** The most requests one lane has seen accepted in a window: the plan is at least that, on every endpoint. */
-	knownSafe(): number {
-		let most = SLOWEST_PLAN_PER_MINUTE;
-		for (const lane of this.lanes.values()) most = Math.max(most, lane.safeCount());
-		return most;
-	}
-
 	/** How long nothing has waited or been in flight (0 while busy). */
-	idleSince(now: number): number {
+	idleSince(at: number): number {
 		for (const lane of this.lanes.values()) if (lane.busy()) return 0;
-		return now - this.lastUsedAt;
+		return at - this.lastUsedAt;
 	}
 
 	close(): void {
@@ -192,7 +146,7 @@ export interface Turn {
 
 export interface TurnRequest {
 	party: Party;
-	/** Not before this time (a status check's planned moment); default now. */
+	/** Not before this time (a status check's planned moment, on the scheduler's clock); default now. */
 	dueAt?: number;
 	/** Gives up (resolves undefined) rather than take a turn after this time. */
 	deadline?: number;
@@ -200,14 +154,10 @@ export interface TurnRequest {
 	signal?: AbortSignal;
 }
 
-interface Sent {
-	at: number;
-	inFlight: boolean;
-	probe: boolean;
+interface Waiter {
 	party: Party;
-}
-
-interface Waiter extends Required<Omit<TurnRequest, 'signal'>> {
+	dueAt: number;
+	deadline: number;
 	seq: number;
 	resolve: (turn: Turn | undefined) => void;
 	reject: (error: Error) => void;
@@ -215,33 +165,35 @@ interface Waiter extends Required<Omit<TurnRequest, 'signal'>> {
 }
 
 export class Lane {
-	private readonly waiters: Waiter[] = [];
+	/** Every request still waiting, whatever its state: what `close` and `busy` see. */
+	private readonly pending = new Set<Waiter>();
 
-	/** Requests Bria may count in its window: in flight, or answered within the last window. */
-	private sent: Sent[] = [];
+	/** Requests not due yet, by due time. */
+	private readonly notDue = new Heap<Waiter>((a, b) => a.dueAt < b.dueAt || (a.dueAt === b.dueAt && a.seq < b.seq));
+
+	/** Waiting requests with a deadline, by deadline. */
+	private readonly deadlines = new Heap<Waiter>((a, b) => a.deadline < b.deadline);
+
+	/** Parties out of the round at their own cap, by when it has room. */
+	private readonly parked = new Heap<PartyOnLane>((a, b) => (a.parkedUntil ?? Infinity) < (b.parkedUntil ?? Infinity));
+
+	/** Rule 3: parties with a request due, in the order they (re)joined. */
+	private readonly round = new Queue<PartyOnLane>();
+
+	private readonly window = new SlidingWindow();
+
+	/** Rule 2: the limit as learned (the plan, where stated, is its ceiling). */
+	private learned: number;
+
+	private throttledOnce = false;
+
+	private last429At = -Infinity;
+
+	private lastClimbAt = -Infinity;
 
 	private pausedUntil = 0;
 
 	private backoffMs = 0;
-
-	/** Without a plan: the limit a 429 taught, while it holds. */
-	private learnedLimit: number | undefined;
-
-	/** Without a plan: requests per window known to be accepted. */
-	private safe = SLOWEST_PLAN_PER_MINUTE;
-
-	private probeWidth = 1;
-
-	private probesInFlight = 0;
-
-	private last429At = -Infinity;
-
-	private quietWindows = 1;
-
-	/** The ceiling that was last lifted, to notice when lifting it was wrong. */
-	private liftedCeiling: number | undefined;
-
-	private turnsServed = 0;
 
 	private seq = 0;
 
@@ -249,170 +201,275 @@ export class Lane {
 
 	private wake: AbortController | undefined;
 
-	/** Jobs currently waiting on this lane's status checks (share of the budget). */
-	activeJobs = 0;
+	constructor(private readonly budget: OrganizationBudget) {
+		this.learned = budget.planPerMinute > 0 ? budget.planPerMinute : budget.provenPerWindow;
+	}
 
-	constructor(private readonly budget: OrganizationBudget) {}
-
-	/** The limit per window this lane keeps to now, if one is known (plan, or learned by any lane). */
-	limitPerWindow(): number | undefined {
-		if (this.budget.planPerMinute > 0) return this.budget.planPerMinute;
-		return this.budget.learnedLimit();
+	/** Rule 2: how many requests this lane lets into a window now. */
+	limit(): number {
+		const plan = this.budget.planPerMinute;
+		if (plan > 0) return this.throttledOnce ? Math.min(this.learned, plan) : plan;
+		return this.throttledOnce ? this.learned : Math.max(this.learned, this.budget.provenPerWindow);
 	}
 
 	/**
-	 * What this lane can count on per window: the known limit or, without one, the smallest of
-	 * Bria's plans that what Bria has accepted does not rule out (past them all, twice what it accepted).
-	 * Spending beyond it is a probe that may cost a whole window on a Pay-as-you-go plan.
+	 * Whether the limit is Bria's (the plan, or taught by a 429) rather than a floor the lane grows
+	 * past as needed: only a known limit can make checks scarce.
 	 */
-	budgetPerWindow(): number {
-		const limit = this.limitPerWindow();
-		if (limit !== undefined) return limit;
-		const safe = this.budget.knownSafe();
-		// Past every standard plan (Enterprise), the lane probes upward by doubling anyway: count on that.
-		return STANDARD_PLANS.find((plan) => plan >= safe) ?? 2 * safe;
+	limitKnown(): boolean {
+		return this.budget.planPerMinute > 0 || this.throttledOnce;
 	}
 
-	/** Without a plan: requests per window this lane has seen accepted (grown by probes). */
-	safeCount(): number {
-		return this.safe;
-	}
-
-	/** The limit this lane learned from its own 429s, while it holds. */
-	ownLearnedLimit(): number | undefined {
-		this.liftCeilingIfQuiet(clock.now());
-		return this.learnedLimit;
-	}
-
-	/** Whether checking every active job at the 2 s cadence would overrun the known limit. */
-	scarce(): boolean {
-		const limit = this.limitPerWindow();
-		return limit !== undefined && this.activeJobs * (WINDOW_MS / 1_950) > limit;
-	}
-
-	/** Each active job's fair share of the lane: the gap between two checks of one job. */
-	shareMs(): number {
-		const limit = this.limitPerWindow();
-		return limit === undefined ? 0 : (Math.max(1, this.activeJobs) * WINDOW_MS) / limit;
-	}
-
-	/**
-	 * The least gap between two checks of one running job: its fair share while checks are scarce,
-	 * unless most of the window is still free and holds a typical job's checks at the cadence for
-	 * every waiting job (a burst whose jobs are about done is not held back by the steady-state share).
-	 */
-	followUpShareMs(): number {
-		if (!this.scarce()) return 0;
-		const limit = this.limitPerWindow() ?? 0;
-		const free = limit - this.countInWindow(clock.now());
-		if (free >= limit / 2 && free >= this.activeJobs * CADENCE_CHECKS_PER_JOB) return 0;
-		return this.shareMs();
-	}
-
-	/** Requests waiting for a turn. */
-	waiting(): number {
-		return this.waiters.length;
+	/** Turns this lane could grant right now (the scheduler's checks read it; no side effect). */
+	freeTurns(): number {
+		return Math.max(0, this.limit() - this.window.count(now()));
 	}
 
 	busy(): boolean {
-		return this.waiters.length > 0 || this.sent.some((entry) => entry.inFlight);
+		return this.pending.size > 0 || this.window.inFlight > 0;
 	}
 
 	/**
-	 * Waits for a turn to send one request. Resolves undefined, taking no turn, when the turn
-	 * would come after `deadline` (at once when that is already certain: a long Retry-After).
+	 * Waits for a turn to send one request. Resolves undefined, taking no turn, when none comes by
+	 * `deadline` (at once when a pause already lasts past it).
 	 */
 	async acquire(request: TurnRequest): Promise<Turn | undefined> {
 		if (request.signal?.aborted) throw new CancelledError();
-		const now = clock.now();
+		const at = now();
 		// In use, even between a long batch's checks: not to be dropped as idle.
-		this.budget.lastUsedAt = now;
-		const waiter = {
-			party: request.party,
-			dueAt: request.dueAt ?? now,
-			deadline: request.deadline ?? Infinity,
-			seq: this.seq++,
-		};
-		// Refused at once only when the turn is sure to come too late; a probe's pending answer
-		// (no known time yet) is waited for, up to the deadline.
-		const turnAt = Math.max(waiter.dueAt, this.roomAt(now, waiter.party));
-		if (turnAt !== Infinity && turnAt > waiter.deadline + TIMER_SLACK_MS) return undefined;
+		this.budget.lastUsedAt = at;
+		const deadline = request.deadline ?? Infinity;
+		if (this.surelyLate(request.party, at, deadline)) return undefined;
 		return await new Promise<Turn | undefined>((resolve, reject) => {
-			const cancelled = () => {
-				this.remove(entry);
-				reject(new CancelledError());
-				this.pump();
-			};
-			const entry: Waiter = {
-				...waiter,
+			const waiter: Waiter = {
+				party: request.party,
+				dueAt: request.dueAt ?? at,
+				deadline,
+				seq: this.seq++,
 				resolve,
 				reject,
-				detach: request.signal ? onAbort(request.signal, cancelled) : () => undefined,
+				detach: () => undefined,
 			};
-			this.waiters.push(entry);
+			if (request.signal) {
+				waiter.detach = onAbort(request.signal, () => {
+					if (!this.pending.has(waiter)) return;
+					this.forget(waiter);
+					reject(new CancelledError());
+					this.pump();
+				});
+			}
+			this.pending.add(waiter);
+			if (deadline !== Infinity) this.deadlines.push(waiter);
+			if (waiter.dueAt > at) this.notDue.push(waiter);
+			else this.makeReady(waiter);
 			this.pump();
 		});
 	}
 
-	/** Rejects every waiter and stops the wake timer (registry reset). */
-	close(): void {
-		for (const waiter of this.waiters.splice(0)) {
-			waiter.detach();
-			waiter.reject(new CancelledError());
-		}
-		this.stopWake();
+	/**
+	 * Whether no turn can come by `deadline`, known already: the lane's pause, its window or the
+	 * party's own cap has no room before then (waiting in the round can only make it later).
+	 */
+	private surelyLate(party: Party, at: number, deadline: number): boolean {
+		if (deadline === Infinity) return false;
+		const from = Math.max(at, this.pausedUntil);
+		const laneRoom = this.window.roomAt(from, this.limit());
+		const capRoom = party.capPerMinute > 0 ? this.place(party).window.roomAt(from, party.capPerMinute) : from;
+		// Infinity: all its room is in flight, and a request answered now counts a whole window more.
+		const counted = (room: number) => (room === Infinity ? from + WINDOW_MS : room);
+		const earliest = Math.max(counted(laneRoom), counted(capRoom));
+		return earliest > deadline + TIMER_SLACK_MS;
 	}
 
-	private remove(waiter: Waiter): void {
-		const index = this.waiters.indexOf(waiter);
-		if (index !== -1) this.waiters.splice(index, 1);
+	/** Rejects every waiter and stops the wake timer (registry reset). */
+	close(): void {
+		for (const waiter of [...this.pending]) {
+			this.forget(waiter);
+			waiter.reject(new CancelledError());
+		}
+		this.setWake(Infinity);
+	}
+
+	private place(party: Party): PartyOnLane {
+		let place = party.onLane.get(this);
+		if (!place) {
+			place = { party, ready: new Queue(), inRound: false, parkedUntil: undefined, window: new SlidingWindow() };
+			party.onLane.set(this, place);
+		}
+		return place;
+	}
+
+	private makeReady(waiter: Waiter): void {
+		const place = this.place(waiter.party);
+		place.ready.push(waiter);
+		this.joinRound(place);
+	}
+
+	private joinRound(place: PartyOnLane): void {
+		if (place.inRound || place.parkedUntil !== undefined) return;
+		place.inRound = true;
+		this.round.push(place);
+	}
+
+	/** A waiter that leaves (granted, expired, cancelled): out of every index; queues skip it lazily. */
+	private forget(waiter: Waiter): void {
+		this.pending.delete(waiter);
+		this.notDue.remove(waiter);
+		this.deadlines.remove(waiter);
 		waiter.detach();
 	}
 
-	/** Hands out every turn that is due and has room, then sleeps until the next one could be. */
+	/** The next waiting request of a party, skipping those that already left. */
+	private nextOf(place: PartyOnLane): Waiter | undefined {
+		for (let waiter = place.ready.peek(); waiter; waiter = place.ready.peek()) {
+			if (this.pending.has(waiter)) return waiter;
+			place.ready.shift();
+		}
+		return undefined;
+	}
+
+	/** Hands out every turn that is due and has room (rules 1–4), expires what is late, then sleeps. */
 	private pump(): void {
-		const now = clock.now();
-		this.forgetOld(now);
-		for (;;) {
-			const due = this.waiters.filter((waiter) => waiter.dueAt <= now + TIMER_SLACK_MS);
-			// Round-robin: the party served longest ago first; within a party, the earliest due.
-			due.sort(
-				(a, b) =>
-					(a.party.lastServed.get(this) ?? -1) - (b.party.lastServed.get(this) ?? -1) || a.dueAt - b.dueAt || a.seq - b.seq,
-			);
-			const next = due.find((waiter) => this.roomAt(now, waiter.party) <= now + TIMER_SLACK_MS);
-			if (!next) break;
-			this.remove(next);
-			next.resolve(this.grant(next.party, now));
+		const at = now();
+		for (let waiter = this.notDue.peek(); waiter && waiter.dueAt <= at + TIMER_SLACK_MS; waiter = this.notDue.peek()) {
+			this.notDue.pop();
+			this.makeReady(waiter);
+		}
+		for (let place = this.parked.peek(); place && (place.parkedUntil ?? Infinity) <= at; place = this.parked.peek()) {
+			this.parked.pop();
+			this.unpark(place);
+		}
+		let roomAt = this.roomAt(at);
+		while (roomAt <= at && this.round.length) {
+			const place = this.round.shift()!;
+			place.inRound = false;
+			const waiter = this.nextOf(place);
+			if (!waiter) continue;
+			const capAt = place.party.capPerMinute > 0 ? place.window.roomAt(at, place.party.capPerMinute) : at;
+			if (capAt > at) {
+				place.parkedUntil = capAt;
+				this.parked.push(place);
+				continue;
+			}
+			place.ready.shift();
+			this.forget(waiter);
+			waiter.resolve(this.grant(place));
+			if (this.nextOf(place)) this.joinRound(place);
+			roomAt = this.roomAt(at);
 		}
 		// Expired only after granting: a turn that was due with room by its deadline is not refused
 		// because the timer that brought it fired a few milliseconds late.
-		for (const waiter of [...this.waiters]) {
-			if (waiter.deadline + TIMER_SLACK_MS < now) {
-				this.remove(waiter);
-				waiter.resolve(undefined);
-			}
+		for (let waiter = this.deadlines.peek(); waiter && waiter.deadline + TIMER_SLACK_MS < at; waiter = this.deadlines.peek()) {
+			this.forget(waiter);
+			waiter.resolve(undefined);
 		}
-		let wakeAt = Infinity;
-		for (const waiter of this.waiters) {
-			const turnAt = Math.max(waiter.dueAt, this.roomAt(now, waiter.party));
-			wakeAt = Math.min(wakeAt, turnAt, waiter.deadline + TIMER_SLACK_MS + 1);
-		}
-		this.setWake(wakeAt);
+		const nextDeadline = this.deadlines.peek()?.deadline;
+		this.setWake(
+			Math.min(
+				this.notDue.peek()?.dueAt ?? Infinity,
+				this.parked.peek()?.parkedUntil ?? Infinity,
+				nextDeadline === undefined ? Infinity : nextDeadline + TIMER_SLACK_MS + 1,
+				this.round.length ? roomAt : Infinity,
+			),
+		);
 	}
 
-	/**
-	 * At most one live wake-up per lane: a later wake is left to the pending one (it re-plans when
-	 * it fires), an earlier one supersedes it. n8n's sleep cannot be cancelled, so a superseded or
-	 * unneeded timer just fires once, finds nothing to do, and is gone: no timer outlives its time.
-	 */
+	private unpark(place: PartyOnLane): void {
+		this.parked.remove(place);
+		place.parkedUntil = undefined;
+		if (this.nextOf(place)) this.joinRound(place);
+	}
+
+	/** Rules 1 and 2: the earliest time from `at` this lane has room, growing the limit where it holds requests back. */
+	private roomAt(at: number): number {
+		const from = Math.max(at, this.pausedUntil);
+		let roomAt = this.window.roomAt(from, this.limit());
+		if (roomAt > from && this.round.length) {
+			this.climb(at);
+			roomAt = this.window.roomAt(from, this.limit());
+		}
+		return roomAt;
+	}
+
+	/** Rule 2, growing: only while the limit holds someone back. */
+	private climb(at: number): void {
+		const plan = this.budget.planPerMinute;
+		if (!this.throttledOnce) {
+			// Before any 429, without a plan: up to twice what Bria accepted (doubling per round trip).
+			if (plan <= 0) this.learned = Math.max(this.learned, 2 * this.window.accepted(at));
+			return;
+		}
+		if (at - this.last429At < WINDOW_MS || at - this.lastClimbAt < WINDOW_MS) return;
+		const step = Math.max(1, Math.ceil(CLIMB_SHARE * (plan > 0 ? plan : this.learned)));
+		this.learned = plan > 0 ? Math.min(plan, this.learned + step) : this.learned + step;
+		this.lastClimbAt = at;
+	}
+
+	/** Rule 2, shrinking: Bria accepted this many in its window; someone else uses the rest. */
+	private shrink(retryAfterMs: number | undefined): number {
+		const at = now();
+		this.learned = Math.max(1, this.window.accepted(at));
+		this.throttledOnce = true;
+		this.last429At = at;
+		this.lastClimbAt = at;
+		this.backoffMs =
+			retryAfterMs !== undefined
+				? Math.min(Math.max(retryAfterMs, MIN_RETRY_AFTER_MS), MAX_RETRY_AFTER_MS)
+				: Math.min(MAX_BACKOFF_MS, Math.max(MIN_BACKOFF_MS, this.backoffMs * 2));
+		this.pausedUntil = Math.max(this.pausedUntil, at + this.backoffMs);
+		return this.pausedUntil - at;
+	}
+
+	private grant(place: PartyOnLane): Turn {
+		this.window.sent();
+		place.window.sent();
+		let settled = false;
+		const settle = (counted: boolean): boolean => {
+			if (settled) return false;
+			settled = true;
+			const answeredAt = now();
+			if (counted) {
+				this.window.answered(answeredAt);
+				place.window.answered(answeredAt);
+			} else {
+				this.window.dropped();
+				place.window.dropped();
+			}
+			// A party parked until one of its own requests is answered has room again.
+			if (place.parkedUntil === Infinity) this.unpark(place);
+			return true;
+		};
+		return {
+			answered: () => {
+				if (!settle(true)) return;
+				this.backoffMs = 0;
+				const accepted = this.window.accepted(now());
+				if (accepted > this.budget.provenPerWindow) this.budget.provenPerWindow = accepted;
+				this.pump();
+			},
+			throttled: (retryAfterMs?: number) => {
+				if (!settle(false)) return Math.max(0, this.pausedUntil - now());
+				const wait = this.shrink(retryAfterMs);
+				this.pump();
+				return wait;
+			},
+			unanswered: () => {
+				if (!settle(true)) return;
+				this.pump();
+			},
+		};
+	}
+
+	/** At most one live wake-up per lane, cancelled when superseded (no timer outlives its use). */
 	private setWake(at: number): void {
-		if (at >= this.wakeAt) return;
+		if (at === this.wakeAt) return;
 		this.wake?.abort();
+		this.wake = undefined;
+		this.wakeAt = at;
+		if (at === Infinity) return;
 		const controller = new AbortController();
 		this.wake = controller;
-		this.wakeAt = at;
-		clock.sleep(Math.max(0, at - clock.now()), controller.signal).then(
+		sleep(Math.max(1, at - now()), controller.signal).then(
 			() => {
 				if (this.wake !== controller) return;
 				this.wake = undefined;
@@ -421,115 +478,5 @@ export class Lane {
 			},
 			() => undefined,
 		);
-	}
-
-	private stopWake(): void {
-		this.wake?.abort();
-		this.wake = undefined;
-		this.wakeAt = Infinity;
-	}
-
-	private grant(party: Party, now: number): Turn {
-		const inWindow = this.countInWindow(now);
-		const probe = this.limitPerWindow() === undefined && inWindow >= this.safe;
-		const entry: Sent = { at: now, inFlight: true, probe, party };
-		this.sent.push(entry);
-		if (probe) this.probesInFlight++;
-		party.lastServed.set(this, this.turnsServed++);
-		let settled = false;
-		const settle = () => {
-			if (settled) return false;
-			settled = true;
-			entry.inFlight = false;
-			if (entry.probe) this.probesInFlight--;
-			return true;
-		};
-		return {
-			answered: () => {
-				if (!settle()) return;
-				const at = clock.now();
-				entry.at = at;
-				this.backoffMs = 0;
-				if (entry.probe) this.probeWidth = Math.min(MAX_PROBES_IN_FLIGHT, this.probeWidth * 2);
-				if (this.learnedLimit === undefined) this.safe = Math.max(this.safe, this.countInWindow(at, true));
-				this.pump();
-			},
-			throttled: (retryAfterMs?: number) => {
-				if (!settle()) return Math.max(0, this.pausedUntil - clock.now());
-				this.sent = this.sent.filter((other) => other !== entry);
-				const wait = this.learnFrom429(retryAfterMs);
-				this.pump();
-				return wait;
-			},
-			unanswered: () => {
-				if (!settle()) return;
-				entry.at = clock.now();
-				this.pump();
-			},
-		};
-	}
-
-	private learnFrom429(retryAfterMs: number | undefined): number {
-		const now = clock.now();
-		this.backoffMs =
-			retryAfterMs !== undefined
-				? Math.min(Math.max(retryAfterMs, MIN_RETRY_AFTER_MS), 5 * MAX_BACKOFF_MS)
-				: Math.min(MAX_BACKOFF_MS, Math.max(MIN_BACKOFF_MS, this.backoffMs * 2));
-		this.pausedUntil = Math.max(this.pausedUntil, now + this.backoffMs);
-		this.probeWidth = 1;
-		if (this.budget.planPerMinute <= 0) {
-			// Bria accepted this many in its window: that is the limit (or what others left us).
-			const accepted = Math.max(SLOWEST_PLAN_PER_MINUTE, this.countInWindow(now, true));
-			if (this.liftedCeiling !== undefined && accepted <= this.liftedCeiling) {
-				this.quietWindows = Math.min(MAX_QUIET_WINDOWS, this.quietWindows * 2);
-			}
-			this.liftedCeiling = undefined;
-			this.learnedLimit = this.learnedLimit === undefined ? accepted : Math.min(this.learnedLimit, accepted);
-			this.safe = Math.min(this.safe, this.learnedLimit);
-		}
-		this.last429At = now;
-		return this.pausedUntil - now;
-	}
-
-	/** A window (or a few) without a 429: probe above the learned limit again. */
-	private liftCeilingIfQuiet(now: number): void {
-		if (this.learnedLimit === undefined || now - this.last429At < this.quietWindows * WINDOW_MS) return;
-		this.safe = Math.max(this.safe, this.learnedLimit);
-		this.liftedCeiling = this.learnedLimit;
-		this.learnedLimit = undefined;
-	}
-
-	/** Earliest time from `now` at which `party` may send on this lane, ignoring other waiters. */
-	private roomAt(now: number, party: Party): number {
-		this.liftCeilingIfQuiet(now);
-		let at = Math.max(now, this.pausedUntil);
-		const limit = this.limitPerWindow();
-		if (limit !== undefined) at = Math.max(at, this.slotAt(at, limit, this.sent));
-		else if (this.countInWindow(at) >= this.safe && this.probesInFlight >= this.probeWidth) return Infinity;
-		if (party.capPerMinute > 0) {
-			at = Math.max(at, this.slotAt(at, party.capPerMinute, this.sent.filter((entry) => entry.party === party)));
-		}
-		return at;
-	}
-
-	/** Earliest time ≥ `from` at which fewer than `limit` of `entries` lie in the window. */
-	private slotAt(from: number, limit: number, entries: Sent[]): number {
-		// A request still in flight counts from when it will be answered: at least `from`.
-		const times = entries
-			.map((entry) => (entry.inFlight ? Math.max(entry.at, from) : entry.at))
-			.filter((at) => at > from - WINDOW_MS - WINDOW_MARGIN_MS)
-			.sort((a, b) => a - b);
-		if (times.length < limit) return from;
-		return times[times.length - limit] + WINDOW_MS + WINDOW_MARGIN_MS;
-	}
-
-	private countInWindow(now: number, acceptedOnly = false): number {
-		return this.sent.filter((entry) => (entry.inFlight ? !acceptedOnly : entry.at > now - WINDOW_MS)).length;
-	}
-
-	private forgetOld(now: number): void {
-		if (this.sent.some((entry) => !entry.inFlight && entry.at <= now - WINDOW_MS - WINDOW_MARGIN_MS)) {
-			this.sent = this.sent.filter((entry) => entry.inFlight || entry.at > now - WINDOW_MS - WINDOW_MARGIN_MS);
-		}
 	}
 }

@@ -7,7 +7,7 @@ import type {
 	INode,
 	JsonObject,
 } from 'n8n-workflow';
-import { NodeApiError, NodeOperationError, sleep } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 export const CREDENTIAL_TYPE = 'briaApi';
 export const DEFAULT_BASE_URL = 'https://engine.prod.bria-api.com';
@@ -33,29 +33,11 @@ export interface BriaRequest {
 	itemIndex?: number;
 }
 
-/** Rejection of `pause` when the user stops the execution (or it times out): nothing more is sent. */
+/** Rejection of a wait or request when the user stops the execution (or it times out): nothing more is sent. */
 export class CancelledError extends Error {
 	constructor() {
 		super('The execution was cancelled');
 	}
-}
-
-/** Waits `ms`, returning early (with CancelledError) as soon as `signal` fires. */
-export async function pause(ms: number, signal?: AbortSignal): Promise<void> {
-	if (signal?.aborted) throw new CancelledError();
-	if (ms <= 0) return;
-	// Recent n8n-workflow versions take the signal themselves (and reject); older ones ignore it.
-	const timer = (sleep as (ms: number, signal?: AbortSignal) => Promise<void>)(ms, signal);
-	if (!signal) return await timer;
-	const cancelled = () => new CancelledError();
-	await untilAborted(
-		timer.catch((): never => {
-			throw cancelled();
-		}),
-		signal,
-		cancelled,
-	);
-	if (signal.aborted) throw new CancelledError();
 }
 
 const abortCallbacks = new WeakMap<AbortSignal, Set<() => void>>();

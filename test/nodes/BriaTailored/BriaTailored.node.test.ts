@@ -38,7 +38,7 @@ describe('Bria Tailored node description', () => {
 	});
 
 	test('options: image-only ones never appear for structured prompts; the optional seed hides in Recreate', () => {
-		const imageOptions = ['aspectRatio', 'binaryPropertyName', 'concurrency', 'downloadImage', 'guidanceScale', 'maxWaitTime', 'modelInfluence', 'negativePrompt', 'promptContentModeration', 'requestsPerMinute', 'stepsNum', 'visualOutputContentModeration'];
+		const imageOptions = ['aspectRatio', 'binaryPropertyName', 'concurrency', 'downloadImage', 'guidanceScale', 'imagesPerItem', 'maxWaitTime', 'modelInfluence', 'negativePrompt', 'promptContentModeration', 'requestsPerMinute', 'stepsNum', 'visualOutputContentModeration'];
 		expect(optionNames({ resource: 'image', operation: 'generate', inputMode: 'prompt' })).toEqual([...imageOptions, 'seed'].sort());
 		expect(optionNames({ resource: 'image', operation: 'generate', inputMode: 'recreate' })).toEqual(imageOptions);
 		expect(optionNames({ resource: 'structuredPrompt', operation: 'generate', inputMode: 'prompt' })).toEqual(['concurrency', 'maxWaitTime', 'promptContentModeration', 'requestsPerMinute', 'seed']);

@@ -11,6 +11,8 @@ import {
 } from '../shared/fields';
 import type { InputMode } from '../shared/fields';
 import { readInputMode, readValidated, toBriaBody, waitSettings } from '../shared/parameters';
+import { runsAsAgentTool } from '../shared/output';
+import { MAX_IMAGES_PER_TOOL_CALL } from '../shared/validation';
 import type { BriaOperation } from '../types';
 
 /*
@@ -40,6 +42,7 @@ export const generateImage: BriaOperation = {
 				'maxWaitTime',
 				'downloadImage',
 				'binaryPropertyName',
+				'imagesPerItem',
 				'concurrency',
 				'requestsPerMinute',
 			],
@@ -69,12 +72,16 @@ export const generateImage: BriaOperation = {
 				'maxWaitTime',
 				'downloadImage',
 				'binaryPropertyName',
+				'imagesPerItem',
 			],
 		);
+		const copies = Number(values.imagesPerItem ?? 1);
 		return {
 			submit: { path: '/v2/image/generate/tailored', body: toBriaBody(values) },
 			expects: 'image',
 			...waitSettings(values),
+			// As an agent's tool, the model asks for the number: it gets at most a few per call.
+			copies: runsAsAgentTool(ctx) ? Math.min(copies, MAX_IMAGES_PER_TOOL_CALL) : copies,
 		};
 	},
 };

@@ -1,7 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 import { FROM_AI_AUTO_GENERATED_MARKER } from 'n8n-workflow';
 
-import { MAX_WAIT_SECONDS } from './validation';
+import { MAX_CONCURRENCY, MAX_IMAGES_PER_ITEM, MAX_IMAGES_PER_TOOL_CALL, MAX_WAIT_SECONDS } from './validation';
 
 /*
  * Field definitions used by more than one operation. Parameter names are the node's public
@@ -234,9 +234,19 @@ export const option = {
 		displayName: 'Concurrency',
 		name: 'concurrency',
 		type: 'number',
-		default: 5,
-		typeOptions: { minValue: 1, maxValue: 50, numberPrecision: 0 },
-		description: 'How many items\' jobs run at once. 1 = one after another. Read from the first item.',
+		default: 0,
+		typeOptions: { minValue: 0, maxValue: MAX_CONCURRENCY, numberPrecision: 0 },
+		description:
+			'At most this many jobs in flight at once for this node. 0 = no cap of its own: every job starts at once and your Bria plan\'s rate limit (set on the credential) paces them. Read from the first item.',
+	},
+	imagesPerItem: {
+		displayName: 'Images per Item',
+		name: 'imagesPerItem',
+		type: 'number',
+		default: 1,
+		typeOptions: { minValue: 1, maxValue: MAX_IMAGES_PER_ITEM, numberPrecision: 0 },
+		description:
+			'How many images to make for each input item, one Bria job each, each its own output item. With a seed set, they use seed, seed + 1, …: variations of one scene.',
 	},
 	requestsPerMinute: {
 		displayName: 'Requests per Minute',
@@ -274,16 +284,22 @@ export function optionsCollection(names: OptionName[], only: Partial<Record<Opti
  * model": the `$fromAI()` value n8n's editor writes for that, shown through n8n's `@tool` display
  * option. A new tool works at once; the user can still replace either with a fixed value.
  */
-function fromModel(key: string, description: string, fallback?: string): string {
-	return `={{ ${FROM_AI_AUTO_GENERATED_MARKER} $fromAI('${key}', \`${description}\`, 'string'${fallback ? `, '${fallback}'` : ''}) }}`;
+function fromModel(key: string, description: string, type: 'string' | 'number', fallback?: string | number): string {
+	const fallbackArgument = fallback === undefined ? '' : typeof fallback === 'number' ? `, ${fallback}` : `, '${fallback}'`;
+	return `={{ ${FROM_AI_AUTO_GENERATED_MARKER} $fromAI('${key}', \`${description}\`, '${type}'${fallbackArgument}) }}`;
 }
 
-const promptFromModel = fromModel('Prompt', 'What the image should show (or, when refining, what to change), in plain words');
-const aspectRatioFromModel = fromModel(
-	'Aspect_Ratio',
-	`Width to height of the image, one of ${(option.aspectRatio.options ?? []).map((choice) => String((choice as { value: string }).value)).join(', ')}`,
-	'1:1',
-);
+const promptFromModel = fromModel('Prompt', 'What the image should show (or, when refining, what to change), in plain words', 'string');
+/** Options the model fills in the tool variant, with the value it writes. */
+const optionsFromModel: Partial<Record<OptionName, string>> = {
+	aspectRatio: fromModel(
+		'Aspect_Ratio',
+		`Width to height of the image, one of ${(option.aspectRatio.options ?? []).map((choice) => String((choice as { value: string }).value)).join(', ')}`,
+		'string',
+		'1:1',
+	),
+	imagesPerItem: fromModel('Images', `How many images to make, 1 to ${MAX_IMAGES_PER_TOOL_CALL} (variations of the same request)`, 'number', 1),
+};
 
 function shownAsTool(property: INodeProperties, asTool: boolean): INodeProperties {
 	return { ...property, displayOptions: { ...property.displayOptions, show: { ...property.displayOptions?.show, '@tool': [asTool] } } };
@@ -293,11 +309,13 @@ function shownAsTool(property: INodeProperties, asTool: boolean): INodePropertie
 export function withAgentVariant(property: INodeProperties): INodeProperties[] {
 	let forAgent: INodeProperties | undefined;
 	if (property.name === promptField.name) forAgent = { ...property, default: promptFromModel };
-	else if (property.type === 'collection' && property.options?.some((entry) => entry.name === option.aspectRatio.name))
+	else if (property.type === 'collection' && property.options?.some((entry) => entry.name in optionsFromModel)) {
+		const filled = (name: string) => optionsFromModel[name as OptionName];
 		forAgent = {
 			...property,
-			default: { [option.aspectRatio.name]: aspectRatioFromModel },
-			options: property.options.map((entry) => (entry.name === option.aspectRatio.name ? { ...entry, default: aspectRatioFromModel } : entry)),
+			default: Object.fromEntries(property.options.filter((entry) => filled(entry.name)).map((entry) => [entry.name, filled(entry.name)])),
+			options: property.options.map((entry) => (filled(entry.name) ? { ...entry, default: filled(entry.name) } : entry)),
 		} as INodeProperties;
+	}
 	return forAgent ? [shownAsTool(property, false), shownAsTool(forAgent, true)] : [property];
 }

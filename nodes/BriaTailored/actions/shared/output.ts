@@ -1,12 +1,20 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
+import { now } from '../../scheduler/clock';
 import type { JobState } from '../../scheduler/JobScheduler';
+import { Slots } from '../../scheduler/slots';
 import { downloadResultFile } from '../../transport';
 import type { JobSpec } from '../types';
 
 /** Time for the result image to arrive, whatever is left of Max Wait Time (a 2-3 MB PNG at 25 kB/s). */
 export const DOWNLOAD_TIMEOUT_MS = 120_000;
+/*
+ * Downloads in flight at once in this n8n process: each holds one picture (1-2 MB) in memory until
+ * n8n stores it, so however many jobs finish together, memory stays flat. A download takes well
+ * under a second on a good link: 8 keep the link busy.
+ */
+const downloads = new Slots(8);
 const EXTENSIONS: Record<string, string> = {
 	'image/png': 'png',
 	'image/jpeg': 'jpg',
@@ -68,23 +76,26 @@ export async function toOutputItem(
 	};
 	const item: INodeExecutionData = { json, pairedItem: { item: itemIndex } };
 	if (imageUrl && job.download && !asTool) {
-		// Its own budget, not what is left of Max Wait Time: a job that finished just in time still
-		// gets its (paid) image. Only the workflow's timeout, which the user set for the whole run, cuts it.
-		const file = await downloadResultFile(
-			ctx,
-			imageUrl,
-			Math.max(1, Math.min(DOWNLOAD_TIMEOUT_MS, hardDeadline - Date.now())),
-			{ itemIndex, requestId: state.request_id },
-			ctx.getExecutionCancelSignal?.(),
-		);
-		const extension = EXTENSIONS[file.mimeType] ?? file.mimeType.split('/')[1]?.replace(/[^a-z0-9]/g, '') ?? 'img';
-		item.binary = {
-			[job.binaryPropertyName]: await ctx.helpers.prepareBinaryData(
-				file.data,
-				`bria-${state.request_id.replace(/[^A-Za-z0-9_-]/g, '_')}.${extension}`,
-				file.mimeType,
-			),
-		};
+		const signal = ctx.getExecutionCancelSignal?.();
+		item.binary = await downloads.run(async () => {
+			// Its own budget, not what is left of Max Wait Time: a job that finished just in time still
+			// gets its (paid) image. Only the workflow's timeout, which the user set for the whole run, cuts it.
+			const file = await downloadResultFile(
+				ctx,
+				imageUrl,
+				Math.max(1, Math.min(DOWNLOAD_TIMEOUT_MS, hardDeadline - now())),
+				{ itemIndex, requestId: state.request_id },
+				signal,
+			);
+			const extension = EXTENSIONS[file.mimeType] ?? file.mimeType.split('/')[1]?.replace(/[^a-z0-9]/g, '') ?? 'img';
+			return {
+				[job.binaryPropertyName]: await ctx.helpers.prepareBinaryData(
+					file.data,
+					`bria-${state.request_id.replace(/[^A-Za-z0-9_-]/g, '_')}.${extension}`,
+					file.mimeType,
+				),
+			};
+		}, signal);
 	}
 	return item;
 }

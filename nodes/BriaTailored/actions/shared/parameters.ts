@@ -34,6 +34,7 @@ const RULES: Record<ParameterName, z.ZodTypeAny> = {
 	downloadImage: rules.booleanSchema,
 	binaryPropertyName: rules.binaryPropertyNameSchema,
 	concurrency: rules.concurrencySchema,
+	imagesPerItem: rules.imagesPerItemSchema,
 	requestsPerMinute: rules.requestsPerMinuteSchema,
 };
 

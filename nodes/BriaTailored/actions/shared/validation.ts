@@ -10,6 +10,11 @@ export const ASPECT_RATIOS = ['1:1', '2:3', '3:2', '3:4', '4:3', '4:5', '5:4', '
 export const MAX_PROMPT_LENGTH = 10_000;
 export const MAX_STRUCTURED_PROMPT_LENGTH = 100_000;
 export const MAX_WAIT_SECONDS = 7_200;
+/** Jobs in flight per node run when a workflow caps them; above Bria's largest plans per minute. */
+export const MAX_CONCURRENCY = 10_000;
+export const MAX_IMAGES_PER_ITEM = 8;
+/** As an AI agent's tool, the model may ask for at most this many images per call. */
+export const MAX_IMAGES_PER_TOOL_CALL = 4;
 
 /** Plain decimal text only: Number() would also read "0x10" or "1e3" as another value than the one typed. */
 const DECIMAL_TEXT = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
@@ -101,7 +106,17 @@ export const requestIdSchema = z
 	.regex(/^[A-Za-z0-9_.:-]+$/, 'must be a Bria request ID (letters, digits, . _ : - only)');
 
 export const concurrencySchema = numeric(
-	number('a whole number').int('must be a whole number').min(1, 'must be 1 to 50').max(50, 'must be 1 to 50'),
+	number('a whole number')
+		.int('must be a whole number')
+		.min(0, `must be 0 (no cap) to ${MAX_CONCURRENCY}`)
+		.max(MAX_CONCURRENCY, `must be 0 (no cap) to ${MAX_CONCURRENCY}`),
+);
+
+export const imagesPerItemSchema = numeric(
+	number('a whole number')
+		.int('must be a whole number')
+		.min(1, `must be 1 to ${MAX_IMAGES_PER_ITEM}`)
+		.max(MAX_IMAGES_PER_ITEM, `must be 1 to ${MAX_IMAGES_PER_ITEM}`),
 );
 
 export const requestsPerMinuteSchema = numeric(

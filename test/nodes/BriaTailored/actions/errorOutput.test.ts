@@ -95,7 +95,7 @@ describe('failed items and the error output', () => {
 			continueOnFail: true,
 			onError: 'continueErrorOutput',
 			items: [{ json: {} }, { json: {} }],
-			parameters: imageParameters({ inputMode: 'prompt', prompt: 'A boat', options: { concurrency: 0 } }),
+			parameters: imageParameters({ inputMode: 'prompt', prompt: 'A boat', options: { concurrency: -1 } }),
 		});
 		expect(badSetting.items).toEqual([]);
 		expect(badSetting.errorOutput.map((item) => item.pairedItem)).toEqual([{ item: 0 }, { item: 1 }]);

@@ -1,5 +1,5 @@
 import { JobDurations } from '../../../../nodes/BriaTailored/scheduler/JobDurations';
-import { pollDelayMs } from '../../../../nodes/BriaTailored/scheduler/JobScheduler';
+import { pollDelayMs } from '../../../../nodes/BriaTailored/scheduler/cadence';
 
 /** A small deterministic generator, so the figures below are the same on every run. */
 function random(seed: number): () => number {
@@ -24,13 +24,13 @@ function play(meanMs: number, warmUp: number, measured: number, seed = 1, durati
 		const learned = durations.firstCheckMs('image|101|');
 		let at = learned ?? pollDelayMs(0);
 		let count = 1;
-		let runningAt = 0;
+		let runningAt: number | undefined;
 		while (at < durationMs) {
 			runningAt = at;
 			at += pollDelayMs(at);
 			count++;
 		}
-		durations.learn('image|101|', { runningAtMs: runningAt, doneAtMs: at, firstCheckWasLearned: learned !== undefined, doneAtFirstCheck: count === 1 });
+		durations.learn('image|101|', { runningAtMs: runningAt, doneAtMs: at });
 		if (job >= warmUp) {
 			checks.push(count);
 			lags.push(at - durationMs);
@@ -50,75 +50,69 @@ describe('learned job durations', () => {
 		expect(runs.reduce((sum, run) => sum + run.lagP95, 0) / runs.length).toBeLessThanOrEqual(2_000);
 	});
 
-	test('when the durations move (same model, longer or shorter jobs), the first check follows within a few jobs', () => {
+	test('when jobs get longer the first check follows within a burst of jobs; when they get shorter it walks down (about half a second every 20 jobs)', () => {
 		const durations = new JobDurations();
-		play(2_000, 30, 0, 1, durations);
-		const longer = play(10_000, 10, 100, 1, durations);
-		expect(longer.meanChecks).toBeLessThanOrEqual(2.0);
-		play(30_000, 10, 0, 1, durations);
-		const shorter = play(10_000, 30, 100, 1, durations);
-		expect(shorter.meanChecks).toBeLessThanOrEqual(2.0);
-		expect(shorter.lagP95).toBeLessThanOrEqual(2_000);
+		play(10_000, 60, 0, 1, durations);
+		expect(durations.firstCheckMs('image|101|')!).toBeGreaterThan(8_000);
+		// Longer: jobs still running at the first check are polled at the cadence, so nothing is noticed late.
+		expect(play(20_000, 0, 60, 1, durations).lagP95).toBeLessThanOrEqual(2_000);
+		expect(durations.firstCheckMs('image|101|')!).toBeGreaterThan(17_000);
+		// Shorter: a job done at its first check only says it finished before it; the moment walks down.
+		const steps = [0, 1, 2, 3].map(() => {
+			play(5_000, 20, 0, 2, durations);
+			return durations.firstCheckMs('image|101|')!;
+		});
+		for (let n = 1; n < steps.length; n++) expect(steps[n]).toBeLessThanOrEqual(steps[n - 1] - 400);
 	});
 
 	test('2 s jobs keep the 2 s promise too', () => {
-		const { meanChecks, lagP95 } = play(2_000, 30, 30);
-		expect(lagP95).toBeLessThanOrEqual(2_000);
-		expect(meanChecks).toBeLessThanOrEqual(2.0);
+		const run = play(2_000, 30, 300);
+		expect(run.lagP95).toBeLessThanOrEqual(2_000);
 	});
 
 	test('nothing is known before a job of that kind finished; kinds are learned apart', () => {
 		const durations = new JobDurations();
-		expect(durations.firstCheckMs('image|101|')).toBeUndefined();
-		durations.learn('image|101|', { runningAtMs: 9_300, doneAtMs: 11_250, firstCheckWasLearned: false, doneAtFirstCheck: false });
-		expect(durations.firstCheckMs('image|101|')).toBeCloseTo(9_787, -1);
-		expect(durations.firstCheckMs('image|101|50')).toBeUndefined();
-		expect(durations.firstCheckMs('structuredPrompt|101|')).toBeUndefined();
+		expect(durations.doneBy('a', 1 / 3)).toBeUndefined();
+		durations.learn('a', { runningAtMs: 9_000, doneAtMs: 10_950 });
+		expect(durations.doneBy('a', 1 / 3)).toBeCloseTo(9_000 + 0.375 * 1_950);
+		expect(durations.doneBy('b', 1 / 3)).toBeUndefined();
 	});
 
-	test('when checks are scarce, the first check goes where such jobs have all been seen done', () => {
+	test('a finish is taken a third of the way into the bracket that holds it; "surely done" is the check that saw it done', () => {
 		const durations = new JobDurations();
-		durations.learn('k', { runningAtMs: 4_000, doneAtMs: 5_900, firstCheckWasLearned: false, doneAtFirstCheck: false });
-		durations.learn('k', { runningAtMs: 4_300, doneAtMs: 6_200, firstCheckWasLearned: false, doneAtFirstCheck: false });
-		// A check the rate limit delayed to 61 s only says "done by then": it does not push the others out.
-		durations.learn('k', { runningAtMs: 0, doneAtMs: 61_000, firstCheckWasLearned: false, doneAtFirstCheck: true });
-		expect(durations.surelyDoneMs('k')).toBe(6_200);
+		durations.learn('a', { runningAtMs: 4_000, doneAtMs: 5_950 });
+		// Done at its first check: as if a check one cadence earlier had seen it running.
+		durations.learn('a', { doneAtMs: 3_000 });
+		// A check delayed by the rate limit says only "done by then": the bracket counts as one cadence.
+		durations.learn('a', { runningAtMs: 1_500, doneAtMs: 30_000 });
+		expect(durations.doneBy('a', 0)).toBeCloseTo(3_000 - 0.625 * 1_950);
+		expect(durations.doneBy('a', 0.5)).toBeCloseTo(4_000 + 0.375 * 1_950);
+		expect(durations.doneBy('a', 0.9, 'surely')).toBe(30_000);
+		expect(durations.doneBy('a', 0, 'surely')).toBe(3_000);
 	});
 
-	test('one unusually slow job does not move every later scarce first check out to its length', () => {
+	test('one unusually slow job does not move the scarce first check (90 % of the recent ones) out to its length', () => {
 		const durations = new JobDurations();
-		const normal = (n: number) => {
-			for (let i = 0; i < n; i++) durations.learn('k', { runningAtMs: 4_400 + 100 * (i % 5), doneAtMs: 6_350 + 100 * (i % 5), firstCheckWasLearned: false, doneAtFirstCheck: false });
-		};
-		normal(5);
-		durations.learn('k', { runningAtMs: 53_000, doneAtMs: 54_950, firstCheckWasLearned: false, doneAtFirstCheck: false });
-		normal(20);
-		expect(durations.surelyDoneMs('k')).toBeLessThan(8_000);
+		for (let n = 0; n < 19; n++) durations.learn('a', { runningAtMs: 4_000, doneAtMs: 5_000 + 10 * n });
+		durations.learn('a', { runningAtMs: 40_000, doneAtMs: 41_000 });
+		expect(durations.doneBy('a', 0.9, 'surely')).toBeLessThan(6_000);
 	});
-});
 
-describe('learning from a batch polled at the cadence (the bench\'s first run of 30 jobs at once)', () => {
-	test('the first check of the next batch lands where about a third of the batch\'s jobs were done, not a quarter into the first bracket', () => {
-		for (const meanMs of [10_000, 30_000]) {
-			const durations = new JobDurations();
-			const next = random(meanMs);
-			const jobs = Array.from({ length: 30 }, () => meanMs * (0.9 + 0.2 * next())).sort((a, b) => a - b);
-			// First batch: nothing learned, every job checked at 1.5 s and then every 1.95 s; shortest first.
-			for (const durationMs of jobs) {
-				let at = pollDelayMs(0);
-				let runningAt = 0;
-				while (at < durationMs) {
-					runningAt = at;
-					at += pollDelayMs(at);
-				}
-				durations.learn('image|101|', { runningAtMs: runningAt, doneAtMs: at, firstCheckWasLearned: false, doneAtFirstCheck: runningAt === 0 });
-			}
-			// Second batch, the same jobs: checked first at the learned moment, then every 1.95 s.
-			const firstCheck = durations.firstCheckMs('image|101|')!;
-			const checks = jobs.map((durationMs) => 1 + Math.max(0, Math.ceil((durationMs - firstCheck) / pollDelayMs(firstCheck))));
-			expect(checks.reduce((sum, n) => sum + n, 0) / checks.length).toBeLessThanOrEqual(2.0);
-			const lags = jobs.map((durationMs, n) => firstCheck + (checks[n] - 1) * pollDelayMs(firstCheck) - durationMs).sort((a, b) => a - b);
-			expect(lags[Math.floor(0.95 * (lags.length - 1))]).toBeLessThanOrEqual(2_000);
-		}
+	test('one scout per kind; the others hear when it ends or the kind is learned', () => {
+		const durations = new JobDurations();
+		expect(durations.claimScout('a')).toBe(true);
+		expect(durations.claimScout('a')).toBe(false);
+		expect(durations.claimScout('b')).toBe(true);
+		const heard: string[] = [];
+		durations.onNews('a', () => heard.push('first'));
+		const stop = durations.onNews('a', () => heard.push('stopped listening'));
+		stop();
+		durations.learn('a', { runningAtMs: 1_000, doneAtMs: 2_000 });
+		expect(heard).toEqual(['first']);
+		durations.onNews('a', () => heard.push('second'));
+		durations.scoutDone('a');
+		expect(heard).toEqual(['first', 'second']);
+		expect(durations.hasScout('a')).toBe(false);
+		expect(durations.claimScout('a')).toBe(true);
 	});
 });

@@ -1,4 +1,4 @@
-import { failureBackoffMs, pollDelayMs } from '../../../../nodes/BriaTailored/scheduler/JobScheduler';
+import { failureBackoffMs, pollDelayMs } from '../../../../nodes/BriaTailored/scheduler/cadence';
 import { imageParameters, useSimulator } from '../../../harness/fixtures';
 import { runBriaNode } from '../../../harness/runNode';
 
@@ -128,7 +128,7 @@ describe('waiting for jobs', () => {
 		expect(result.items.map((item) => item.json.status ?? item.json.error)).toEqual([
 			'COMPLETED',
 			'COMPLETED',
-			'No turn to submit the job within the max wait time',
+			'No turn to submit the job in time',
 		]);
 		expect(bria.sim.submits()).toHaveLength(2);
 		// Refused at once (the next turn is a minute away), not after waiting out Max Wait Time.

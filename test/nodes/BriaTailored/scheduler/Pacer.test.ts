@@ -1,5 +1,5 @@
 import { CancelledError } from '../../../../nodes/BriaTailored/transport';
-import type { Lane } from '../../../../nodes/BriaTailored/scheduler/Pacer';
+import type { Lane, Turn } from '../../../../nodes/BriaTailored/scheduler/Pacer';
 import { budgetCount, IDLE_MS, organizationBudget, Party, WINDOW_MS } from '../../../../nodes/BriaTailored/scheduler/Pacer';
 import { useFakeBudgetClock } from '../../../harness/fakeBudgetClock';
 
@@ -77,47 +77,85 @@ describe('organization rate budget', () => {
 		expect(lane.busy()).toBe(false);
 	});
 
-	test('without a plan: 10 go at once (the slowest plan), then probes, so a burst meets at most one 429', async () => {
+	test('without a plan: 10 go at once (the slowest plan), then up to twice what Bria accepted, per round trip', async () => {
 		const lane = organizationBudget(URL_A, TOKEN_A).lane('imageSubmit');
 		const party = new Party();
-		const granted: number[] = [];
-		const turns = Array.from({ length: 15 }, async (_, index) => {
-			const turn = await lane.acquire({ party });
-			granted.push(index);
-			return turn!;
-		});
-		// One with a deadline too: waiting for the probe's answer is no reason to refuse it.
-		const withDeadline = lane.acquire({ party, deadline: 120_000 });
+		const turns: Array<Promise<Turn | undefined>> = Array.from({ length: 100 }, async () => await lane.acquire({ party }));
+		const granted = async () => (await Promise.all(turns.map(async (turn) => await Promise.race([turn, Promise.resolve('waiting' as const)])))).filter((turn) => turn !== 'waiting') as Turn[];
 		await jest.advanceTimersByTimeAsync(0);
-		// Nothing answered yet: the slowest plan's 10 plus one probe are in flight, no more.
-		expect(granted).toHaveLength(11);
-		const inFlight = await Promise.all(turns.slice(0, 11));
-		inFlight.slice(0, 10).forEach((turn) => turn.answered());
-		// Bria refuses the probe: the lane learns 10 per minute and waits for Retry-After.
-		expect(inFlight[10].throttled(50_000)).toBe(50_000);
-		await jest.advanceTimersByTimeAsync(1_000);
-		expect(granted).toHaveLength(11);
-		expect(lane.limitPerWindow()).toBe(10);
-		await jest.advanceTimersByTimeAsync(WINDOW_MS);
-		expect(granted).toHaveLength(15);
-		(await Promise.all(turns.slice(11))).forEach((turn) => turn.answered());
-		await jest.advanceTimersByTimeAsync(WINDOW_MS);
-		await expect(withDeadline).resolves.toBeDefined();
+		// Nothing answered yet: only the slowest plan's 10 are in flight.
+		expect(await granted()).toHaveLength(10);
+		(await granted()).forEach((turn) => turn.answered());
+		await jest.advanceTimersByTimeAsync(0);
+		expect(await granted()).toHaveLength(20);
+		(await granted()).slice(10).forEach((turn) => turn.answered());
+		await jest.advanceTimersByTimeAsync(0);
+		expect(await granted()).toHaveLength(40);
+		expect(lane.limitKnown()).toBe(false);
+		// Bria refuses one: the lane keeps to what it accepted (20 answered so far) and waits for Retry-After.
+		const all = await granted();
+		expect(all[20].throttled(5_000)).toBe(5_000);
+		expect(lane.limit()).toBe(20);
+		expect(lane.limitKnown()).toBe(true);
+		all.slice(21).forEach((turn) => turn.answered());
+		await jest.advanceTimersByTimeAsync(2 * WINDOW_MS);
+		(await granted()).slice(40).forEach((turn) => turn.answered());
+		await jest.advanceTimersByTimeAsync(10 * WINDOW_MS);
+		(await granted()).slice(40).forEach((turn) => turn.answered());
+		await jest.advanceTimersByTimeAsync(10 * WINDOW_MS);
+		expect(await granted()).toHaveLength(100);
 	});
 
-	test('recovery: a window without a 429 lifts the learned limit, so one early 429 does not pin a fast plan', async () => {
-		const lane = organizationBudget(URL_A, TOKEN_A).lane('status');
+	test('with a plan, a 429 (someone else uses part of it) shrinks the lane to what Bria accepted; it climbs back a tenth of the plan per quiet window', async () => {
+		const lane = organizationBudget(URL_A, TOKEN_A, 100).lane('status');
 		const party = new Party();
-		const early = await lane.acquire({ party });
-		early!.throttled(1_000);
-		expect(lane.limitPerWindow()).toBe(10);
-		await jest.advanceTimersByTimeAsync(WINDOW_MS + 1_000);
-		// Bria really allows far more: 200 requests go within one minute, found by probing.
-		const times = send(lane, party, 200);
-		await jest.advanceTimersByTimeAsync(WINDOW_MS);
-		const sent = (await Promise.all(times)) as number[];
-		expect(Math.max(...sent) - Math.min(...sent)).toBeLessThan(1_000);
-		expect(lane.limitPerWindow()).toBeUndefined();
+		await Promise.all(send(lane, party, 40));
+		(await lane.acquire({ party }))!.throttled(1_000);
+		expect(lane.limit()).toBe(40);
+		// Demand all along: each quiet window lets 10 more into a window, never past the plan.
+		const limits: number[] = [];
+		for (let minute = 0; minute < 8; minute++) {
+			const times = send(lane, party, 120);
+			await jest.advanceTimersByTimeAsync(WINDOW_MS);
+			limits.push(lane.limit());
+			await jest.advanceTimersByTimeAsync(3 * WINDOW_MS);
+			await Promise.all(times);
+		}
+		expect(limits[0]).toBeLessThanOrEqual(50);
+		expect(limits.every((limit, index) => index === 0 || limit >= limits[index - 1])).toBe(true);
+		expect(limits.at(-1)).toBe(100);
+	});
+
+	test('a 429 on one lane caps no other lane; a window accepted above 10 on any lane proves the plan for the others', async () => {
+		const budget = organizationBudget(URL_A, TOKEN_A);
+		const party = new Party();
+		// The model list meets a 429 at once (the editor's picker, say): the status lane does not care.
+		(await budget.lane('models').acquire({ party }))!.throttled(30_000);
+		expect(await Promise.all(send(budget.lane('status'), party, 10))).toEqual(Array(10).fill(0));
+		// 25 accepted on the status lane within a window: a new lane starts from there, not from 10.
+		const more = send(budget.lane('status'), party, 15);
+		await jest.advanceTimersByTimeAsync(0);
+		await Promise.all(more);
+		expect(budget.provenPerWindow).toBe(25);
+		expect(await Promise.all(send(budget.lane('imageSubmit'), party, 25))).toEqual(Array(25).fill(0));
+		expect(budget.lane('models').limit()).toBe(1);
+	});
+
+	test('a wall-clock step (NTP, a resumed VM) neither blocks a lane nor ends a wait early: the budget runs on a monotonic clock', async () => {
+		const lane = organizationBudget(URL_A, TOKEN_A, 2).lane('status');
+		const party = new Party();
+		await Promise.all(send(lane, party, 2));
+		const next = send(lane, party, 1);
+		// The wall clock jumps a day back, then a day forward: the window still frees 60 s after the answers.
+		jest.setSystemTime(Date.now() - 86_400_000);
+		await jest.advanceTimersByTimeAsync(30_000);
+		jest.setSystemTime(Date.now() + 2 * 86_400_000);
+		const waitedFor = lane.acquire({ party, deadline: performance.now() + 10_000 });
+		await jest.advanceTimersByTimeAsync(29_000);
+		expect(await Promise.race([next[0], Promise.resolve('waiting')])).toBe('waiting');
+		await jest.advanceTimersByTimeAsync(2_000);
+		await expect(next[0]).resolves.toBeDefined();
+		await expect(waitedFor).resolves.toBeUndefined();
 	});
 
 	test('a turn that would come after the deadline is refused at once, without waiting', async () => {
@@ -154,9 +192,9 @@ describe('organization rate budget', () => {
 
 	test('the plan on the credential is read on every use (an edited credential applies to the next run)', () => {
 		const budget = organizationBudget(URL_A, TOKEN_A, 10);
-		expect(budget.lane('status').limitPerWindow()).toBe(10);
+		expect(budget.lane('status').limit()).toBe(10);
 		organizationBudget(URL_A, TOKEN_A, 60);
-		expect(budget.lane('status').limitPerWindow()).toBe(60);
+		expect(budget.lane('status').limit()).toBe(60);
 	});
 
 	test('a second credential of the same organization without a plan does not clear the plan the first one states', async () => {
@@ -166,7 +204,7 @@ describe('organization rate budget', () => {
 		const more = send(budget.lane('imageSubmit'), new Party(), 1);
 		// The window is full at the stated plan: the next turn waits for it, not granted at once.
 		await jest.advanceTimersByTimeAsync(1_000);
-		expect(budget.lane('imageSubmit').limitPerWindow()).toBe(10);
+		expect(budget.lane('imageSubmit').limit()).toBe(10);
 		await jest.advanceTimersByTimeAsync(2 * WINDOW_MS);
 		const [at] = await Promise.all(more);
 		expect(at).toBeGreaterThanOrEqual(WINDOW_MS);
@@ -186,15 +224,14 @@ describe('organization rate budget', () => {
 	test('idle organizations are dropped lazily, when the registry is next used; busy ones are kept', async () => {
 		const idle = organizationBudget(URL_A, TOKEN_A, 1);
 		const busy = organizationBudget(URL_A, 'token-busy', 1);
-		await Promise.all(send(busy.lane('status'), new Party(), 1));
-		const waiting = send(busy.lane('status'), new Party(), 1);
+		// A request still on its way (no answer yet) keeps its organization busy.
+		const inFlight = await busy.lane('status').acquire({ party: new Party() });
 		expect(budgetCount()).toBe(2);
-		jest.setSystemTime(IDLE_MS + 1_000);
+		await jest.advanceTimersByTimeAsync(IDLE_MS + 1_000);
 		organizationBudget(URL_A, 'token-c');
 		expect(budgetCount()).toBe(2);
 		expect(organizationBudget(URL_A, TOKEN_A, 1)).not.toBe(idle);
 		expect(organizationBudget(URL_A, 'token-busy', 1)).toBe(busy);
-		await jest.advanceTimersByTimeAsync(2 * WINDOW_MS);
-		await Promise.all(waiting);
+		inFlight!.answered();
 	});
 });

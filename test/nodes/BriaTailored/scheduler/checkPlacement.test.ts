@@ -7,7 +7,7 @@ import type { IExecuteFunctions } from 'n8n-workflow';
 
 import type { JobSpec } from '../../../../nodes/BriaTailored/actions/types';
 import { JobScheduler } from '../../../../nodes/BriaTailored/scheduler/JobScheduler';
-import { organizationBudget, Party, WINDOW_MS } from '../../../../nodes/BriaTailored/scheduler/Pacer';
+import { organizationBudget, WINDOW_MS } from '../../../../nodes/BriaTailored/scheduler/Pacer';
 import { useFakeBudgetClock } from '../../../harness/fakeBudgetClock';
 
 const BASE_URL = 'https://bria.example';
@@ -52,7 +52,7 @@ async function burst(durationsMs: number[], plan: number, advanceMs: number) {
 	const budget = organizationBudget(BASE_URL, 'token', plan);
 	const answers = durationsMs.map(async () => {
 		const scheduler = new JobScheduler(bria.ctx, BASE_URL, { concurrency: 1, requestsPerMinute: 0 }, budget);
-		await scheduler.run(job(), 0, Date.now() + 900_000);
+		await scheduler.forEach(1, async () => await scheduler.run(job(), { slot: 0, itemIndex: 0, variant: 0 }, Date.now() + 900_000), false);
 		return Date.now();
 	});
 	await jest.advanceTimersByTimeAsync(advanceMs);
@@ -80,12 +80,9 @@ describe('status checks under a scarce budget', () => {
 		expect(checks.length).toBeLessThanOrEqual(60);
 	});
 
-	test.each([
-		['no plan (twenty submits accepted: at least Pay-as-you-go\'s 60)', 0],
-		['plan 60', 60],
-	])('%s, twenty 5 s jobs at once: one job polls to learn the kind, the others are checked once it is learned, so the window is not spent', async (_name, plan) => {
+	test('plan 60, twenty 5 s jobs at once: one job polls to learn the kind (a scout), the others are checked once it is learned, so the window is not spent', async () => {
 		const durations = Array.from({ length: 20 }, (_, n) => 4_500 + 50 * n);
-		const { answers, checks } = await burst(durations, plan, 3 * WINDOW_MS);
+		const { answers, checks } = await burst(durations, 60, 3 * WINDOW_MS);
 		expect(checks.length).toBeLessThanOrEqual(30);
 		// Every job is noticed within the cadence of the moment it finished.
 		for (const [n, duration] of durations.entries()) {
@@ -99,7 +96,7 @@ describe('status checks under a scarce budget', () => {
 		const bria = fakeBria(Array(20).fill(5_000));
 		const scheduler = new JobScheduler(bria.ctx, BASE_URL, { concurrency: 5, requestsPerMinute: 0 }, organizationBudget(BASE_URL, 'token', 10));
 		let endedAt = 0;
-		const run = scheduler.forEach(20, async (itemIndex) => await scheduler.run(job(), itemIndex, Date.now() + 900_000), false).then((results) => {
+		const run = scheduler.forEach(20, async (itemIndex) => await scheduler.run(job(), { slot: itemIndex, itemIndex, variant: 0 }, Date.now() + 900_000), false).then((results) => {
 			endedAt = Date.now();
 			return results;
 		});
@@ -110,47 +107,18 @@ describe('status checks under a scarce budget', () => {
 		// (about 6 s in), and are checked once, about a job later. A check spent twice would wait a window more.
 		expect(endedAt).toBeLessThanOrEqual(WINDOW_MS + 15_000);
 	});
-});
 
-describe('what one lane learns holds for the organization', () => {
-	useFakeBudgetClock();
-
-	test('without a plan, the status lane keeps to the limit the submit lane learned from a 429 (Bria\'s plan is one number for every endpoint)', async () => {
-		const budget = organizationBudget(BASE_URL, 'token');
-		const party = new Party();
-		const submits = budget.lane('imageSubmit');
-		for (let i = 0; i < 10; i++) (await submits.acquire({ party }))!.answered();
-		// The 11th submit is a probe; Bria says 429: the limit is 10.
-		(await submits.acquire({ party }))!.throttled(50_000);
-		expect(budget.lane('status').limitPerWindow()).toBe(10);
-		const status = budget.lane('status');
-		const sentAt: number[] = [];
-		const turns = Array.from({ length: 12 }, async () => {
-			const turn = await status.acquire({ party });
-			turn!.answered();
-			sentAt.push(Date.now());
+	test('plan 10, one execution of 20 items at default settings (all start at once): ten submits a window, one check per job, two windows and a job', async () => {
+		const bria = fakeBria(Array(20).fill(5_000));
+		const scheduler = new JobScheduler(bria.ctx, BASE_URL, { concurrency: 0, requestsPerMinute: 0 }, organizationBudget(BASE_URL, 'token', 10));
+		let endedAt = 0;
+		const run = scheduler.forEach(20, async (itemIndex) => await scheduler.run(job(), { slot: itemIndex, itemIndex, variant: 0 }, Date.now() + 900_000), false).then((results) => {
+			endedAt = Date.now();
+			return results;
 		});
-		await jest.advanceTimersByTimeAsync(2 * WINDOW_MS);
-		await Promise.all(turns);
-		// Ten at once, the other two once the window has passed: no probe that Bria would refuse.
-		expect(sentAt.filter((at) => at < WINDOW_MS)).toHaveLength(10);
-	});
-
-	test('without a plan, the budget counted on is the smallest plan Bria\'s answers do not rule out; past them all, room to probe upward', async () => {
-		const budget = organizationBudget(BASE_URL, 'token');
-		const party = new Party();
-		const submits = budget.lane('imageSubmit');
-		const status = budget.lane('status');
-		expect(status.budgetPerWindow()).toBe(10);
-		const accept = async (count: number) => {
-			const turns = Array.from({ length: count }, async () => (await submits.acquire({ party }))!.answered());
-			await jest.advanceTimersByTimeAsync(0);
-			await Promise.all(turns);
-		};
-		await accept(11);
-		expect(status.budgetPerWindow()).toBe(60);
-		// 100 accepted in a window: an Enterprise plan, whose limit probes are still finding.
-		await accept(89);
-		expect(status.budgetPerWindow()).toBe(200);
+		await jest.advanceTimersByTimeAsync(5 * WINDOW_MS);
+		expect((await run).every((result) => result && 'value' in result)).toBe(true);
+		expect(bria.checks).toHaveLength(20);
+		expect(endedAt).toBeLessThanOrEqual(WINDOW_MS + 10_000);
 	});
 });

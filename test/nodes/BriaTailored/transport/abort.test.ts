@@ -1,7 +1,8 @@
 import { getEventListeners } from 'node:events';
 
 import { organizationBudget, Party, resetBudgets } from '../../../../nodes/BriaTailored/scheduler/Pacer';
-import { CancelledError, pause } from '../../../../nodes/BriaTailored/transport';
+import { sleep as pause } from '../../../../nodes/BriaTailored/scheduler/clock';
+import { CancelledError } from '../../../../nodes/BriaTailored/transport';
 
 /*
  * Many items wait on the execution's cancel signal at once (pauses, pacer turns). They share one

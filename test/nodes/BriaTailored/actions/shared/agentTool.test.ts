@@ -23,12 +23,13 @@ function modelFilled(parameters: INodeParameters): Array<{ key: string; type?: s
 describe('Bria Tailored as an AI agent tool: fields the model fills', () => {
 	const image = { resource: 'image', operation: 'generate', model: { __rl: true, mode: 'id', value: '101' } };
 
-	test('a new image tool lets the model write the prompt and pick the aspect ratio (1:1 if it does not)', () => {
+	test('a new image tool lets the model write the prompt, pick the aspect ratio (1:1 if it does not) and ask for several images (1 if it does not)', () => {
 		const parameters = filled(tool, image);
 		expect(parameters.prompt).toMatch(/^=\{\{ \/\*n8n-auto-generated-fromAI-override\*\/ \$fromAI\('Prompt', `.+`, 'string'\) \}\}$/);
 		expect(modelFilled(parameters)).toEqual([
 			{ key: 'Prompt', type: 'string' },
 			{ key: 'Aspect_Ratio', type: 'string', defaultValue: '1:1' },
+			{ key: 'Images', type: 'number', defaultValue: 1 },
 		]);
 		// The model is told which ratios exist.
 		expect(JSON.stringify(parameters.options)).toContain('one of 1:1, 16:9, 2:3, 3:2, 3:4, 4:3, 4:5, 5:4, 9:16');

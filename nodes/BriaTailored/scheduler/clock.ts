@@ -1,0 +1,49 @@
+import { sleepWithAbort } from 'n8n-workflow';
+
+import { CancelledError, onAbort } from '../transport';
+
+/*
+ * The one clock of the scheduler: every window, deadline and wait reads it.
+ * - Monotonic (`performance.now()`): a wall-clock step (NTP, a resumed VM) neither blocks a lane
+ *   for the size of the step nor ends a wait early.
+ * - Every wait is cancellable (`sleepWithAbort`): a superseded or cancelled wait clears its timer
+ *   at once, so no timer outlives its use.
+ * Tests and the benchmark may swap it (`useClock`).
+ */
+export interface Clock {
+	/** Milliseconds on a clock that never steps back. */
+	now(): number;
+	/** Waits `ms`; rejects with CancelledError as soon as `signal` fires. */
+	sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+const realClock: Clock = { now: () => performance.now(), sleep: realSleep };
+let clock: Clock = realClock;
+
+/** Swaps the clock (no argument: the real one back). */
+export function useClock(replacement?: Clock): void {
+	clock = replacement ?? realClock;
+}
+
+export function now(): number {
+	return clock.now();
+}
+
+/** Waits `ms` (nothing for 0 or less); rejects with CancelledError when `signal` fires. */
+export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+	if (signal?.aborted) throw new CancelledError();
+	if (ms > 0) await clock.sleep(ms, signal);
+}
+
+async function realSleep(ms: number, signal?: AbortSignal): Promise<void> {
+	// A private controller per wait: n8n's sleepWithAbort leaves its listener on the signal it is
+	// given, so the execution's long-lived cancel signal is followed through one shared listener.
+	const timer = new AbortController();
+	const detach = signal ? onAbort(signal, () => timer.abort()) : () => undefined;
+	// Whole milliseconds, at least 1: a fraction (from an expression) never makes a 0 ms timer loop.
+	await sleepWithAbort(Math.max(1, Math.ceil(ms)), timer.signal)
+		.catch(() => {
+			throw new CancelledError();
+		})
+		.finally(detach);
+}
