@@ -156,6 +156,8 @@ export interface TurnRequest {
 
 interface Waiter {
 	party: Party;
+	/** In its party's queue of requests that are due. */
+	ready: boolean;
 	dueAt: number;
 	deadline: number;
 	seq: number;
@@ -179,6 +181,9 @@ export class Lane {
 
 	/** Rule 3: parties with a request due, in the order they (re)joined. */
 	private readonly round = new Queue<PartyOnLane>();
+
+	/** Requests due and still waiting (the round's queues may also hold some that left). */
+	private due = 0;
 
 	private readonly window = new SlidingWindow();
 
@@ -243,6 +248,7 @@ export class Lane {
 		return await new Promise<Turn | undefined>((resolve, reject) => {
 			const waiter: Waiter = {
 				party: request.party,
+				ready: false,
 				dueAt: request.dueAt ?? at,
 				deadline,
 				seq: this.seq++,
@@ -300,6 +306,8 @@ export class Lane {
 	}
 
 	private makeReady(waiter: Waiter): void {
+		waiter.ready = true;
+		this.due++;
 		const place = this.place(waiter.party);
 		place.ready.push(waiter);
 		this.joinRound(place);
@@ -313,6 +321,8 @@ export class Lane {
 
 	/** A waiter that leaves (granted, expired, cancelled): out of every index; queues skip it lazily. */
 	private forget(waiter: Waiter): void {
+		if (waiter.ready) this.due--;
+		waiter.ready = false;
 		this.pending.delete(waiter);
 		this.notDue.remove(waiter);
 		this.deadlines.remove(waiter);
@@ -369,7 +379,7 @@ export class Lane {
 				this.notDue.peek()?.dueAt ?? Infinity,
 				this.parked.peek()?.parkedUntil ?? Infinity,
 				nextDeadline === undefined ? Infinity : nextDeadline + TIMER_SLACK_MS + 1,
-				this.round.length ? roomAt : Infinity,
+				this.due > 0 ? roomAt : Infinity,
 			),
 		);
 	}
