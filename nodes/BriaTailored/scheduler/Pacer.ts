@@ -18,6 +18,8 @@ import { SlidingWindow, WINDOW_MS } from './window';
  */
 
 export { WINDOW_MS } from './window';
+/** The budget's clock, swapped by tests and the benchmark. */
+export { useClock } from './clock';
 
 /** One lane per Bria endpoint: Bria counts each separately. */
 export type Endpoint = 'imageSubmit' | 'structuredPromptSubmit' | 'status' | 'models';
