@@ -59,7 +59,7 @@ export class BriaApi implements ICredentialType {
 			default: 0,
 			typeOptions: { minValue: 0, numberPrecision: 0 },
 			description:
-				'Your organization\'s rate limit per endpoint: 10 on Free, 60 on Pay-as-you-go, your number on Enterprise. Every workflow using this credential in this n8n process shares it, so none gets a 429. With N queue-mode workers, enter the limit divided by N. 0 = unknown: learned from Bria\'s 429 answers.',
+				'Your organization\'s rate limit per endpoint: 10 on Free, 60 on Pay-as-you-go, your number on Enterprise. Every workflow using this credential in this n8n process shares it, so none gets a 429. In queue mode enter the whole plan: busy workers share it by themselves. 0 = unknown: learned from Bria\'s answers.',
 		},
 	];
 
