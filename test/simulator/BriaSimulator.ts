@@ -394,7 +394,9 @@ export class BriaSimulator {
 	options: SimSettings;
 
 	private plans: JobPlan[] = [];
-	private faults = new Map<Route, Array<{ fault: Fault; left: number }>>();
+	/** Plans chosen by the request (planWhen), before the queue of `plans`. */
+	private matchedPlans: Array<{ match: (body: Record<string, unknown>) => boolean; plan: JobPlan; left: number }> = [];
+	private faults = new Map<Route, Array<{ fault: Fault; left: number; when?: (entry: LogEntry) => boolean }>>();
 	private windows = new Map<Rated, number[]>();
 	/** Rendered PNGs by (structured prompt, seed, size), oldest first (options.pictureCache). */
 	private pictures = new Map<string, Buffer>();
@@ -462,10 +464,19 @@ export class BriaSimulator {
 		this.plans.push(...plans);
 	}
 
-	inject(route: Route, fault: Fault, times = 1): void {
+	/**
+	 * The plan of the next `times` accepted jobs whose request body matches (e.g. one item's prompt),
+	 * whatever order the submits arrive in; other jobs take the `planJobs` queue.
+	 */
+	planWhen(match: (body: Record<string, unknown>) => boolean, plan: JobPlan, times = Infinity): void {
+		if (times > 0) this.matchedPlans.push({ match, plan, left: times });
+	}
+
+	/** Queues a fault on `route`; with `when`, it waits for a request that matches (e.g. by its body). */
+	inject(route: Route, fault: Fault, times = 1, when?: (entry: LogEntry) => boolean): void {
 		if (!(times > 0)) return;
 		const queue = this.faults.get(route) ?? [];
-		queue.push({ fault, left: times });
+		queue.push({ fault, left: times, when });
 		this.faults.set(route, queue);
 	}
 
@@ -484,6 +495,7 @@ export class BriaSimulator {
 	reset(): void {
 		this.log.length = 0; // in place: tests may hold a reference to `log`
 		this.plans = [];
+		this.matchedPlans = [];
 		this.faults.clear();
 		this.jobs.clear();
 		this.windows.clear();
@@ -579,7 +591,7 @@ export class BriaSimulator {
 
 	/** Consumes the route's next injected fault, if any; otherwise (or after a delay) runs `normal`. */
 	private withFault(ctx: Ctx, route: Route, normal: () => void, extra?: () => Fault | undefined): void {
-		const fault = this.takeFault(route) ?? extra?.();
+		const fault = this.takeFault(route, ctx.entry) ?? extra?.();
 		if (!fault) return normal();
 		ctx.entry.fault = fault.kind;
 		switch (fault.kind) {
@@ -621,12 +633,14 @@ export class BriaSimulator {
 		}
 	}
 
-	private takeFault(route: Route): Fault | undefined {
+	private takeFault(route: Route, entry: LogEntry): Fault | undefined {
 		const queue = this.faults.get(route);
-		const head = queue?.[0];
-		if (!queue || !head) return undefined;
+		// The first queued fault for this request: the head, unless it waits for a request that matches.
+		const index = queue ? queue.findIndex((queued) => !queued.when || queued.when(entry)) : -1;
+		if (!queue || index === -1) return undefined;
+		const head = queue[index];
 		head.left -= 1;
-		if (head.left <= 0) queue.shift();
+		if (head.left <= 0) queue.splice(index, 1);
 		return head.fault;
 	}
 
@@ -775,7 +789,9 @@ export class BriaSimulator {
 			throw new BadRequest(422, 'Content moderation failure', 'The prompt was flagged by content moderation');
 
 		// Accepted: this submit consumes the next plan.
-		const plan = this.plans.shift() ?? {};
+		const matched = this.matchedPlans.find((entry) => entry.left > 0 && entry.match(b));
+		if (matched) matched.left -= 1;
+		const plan = matched?.plan ?? this.plans.shift() ?? {};
 		const seed = has('seed') ? (b.seed as number) : randomSeed();
 		let sp: string;
 		if (mode === 'recreate') sp = b.structured_prompt as string;
