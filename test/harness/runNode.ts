@@ -59,6 +59,30 @@ export interface RunOptions {
 	 * a node that is waiting.
 	 */
 	workflowSettings?: IWorkflowSettings;
+	/**
+	 * n8n's node settings Retry On Fail, Max Tries and Wait Between Tries, as the editor saves them on
+	 * the node (`retryOnFail: true, maxTries: 3, waitBetweenTries: 0`). n8n-core reads them itself:
+	 * 2 to 5 tries, and a wait of 0 means its default (1 s).
+	 */
+	retryOnFail?: boolean;
+	maxTries?: number;
+	waitBetweenTries?: number;
+	/** n8n's id of this execution (what `getExecutionId()` returns); default a new one per run, as in n8n. */
+	executionId?: string;
+	/**
+	 * Runs of the node in this one execution, as a loop makes them (default 1): each run gets the same
+	 * input and n8n's next run index. The run stops at the first run that fails.
+	 */
+	nodeRuns?: number;
+	/** Makes n8n's binary data store fail with this message (e.g. a full disk), so `prepareBinaryData` throws. */
+	binaryStoreFails?: string;
+}
+
+/** One run of the node within an execution (see RunOptions.nodeRuns). */
+export interface NodeRun {
+	items: INodeExecutionData[];
+	errorOutput: INodeExecutionData[];
+	error?: RunResult['error'];
 }
 
 export interface RunResult {
@@ -72,6 +96,10 @@ export interface RunResult {
 	durationMs: number;
 	/** Every log line n8n's engine printed during the run, for leak checks. */
 	logs: string[];
+	/** The execution id the node saw. */
+	executionId: string;
+	/** Every run of the node in this execution, in run-index order (the first is `items`/`error` above). */
+	nodeRuns: NodeRun[];
 }
 
 export class TestCredentialsHelper extends ICredentialsHelper {
@@ -138,6 +166,8 @@ export const nodeTypes: INodeTypes = {
 } as unknown as INodeTypes;
 
 let binaryReady: Promise<void> | undefined;
+/** Numbers each run's execution id: a real n8n gives every execution its own. */
+let executions = 0;
 
 /** n8n keeps binary data in its BinaryDataService; "default" mode holds it in memory. */
 async function ensureBinaryData(): Promise<void> {
@@ -150,8 +180,10 @@ export function briaNode(
 	parameters: INodeParameters,
 	continueOnFail = false,
 	onError: 'continueRegularOutput' | 'continueErrorOutput' = 'continueRegularOutput',
+	settings: Pick<INode, 'retryOnFail' | 'maxTries' | 'waitBetweenTries'> = {},
 ): INode {
 	return {
+		...settings,
 		id: 'bria-node',
 		name: NODE_NAME,
 		type: NODE_TYPE,
@@ -186,9 +218,9 @@ export function engineAdditionalData(extra: Record<string, unknown>): IWorkflowE
 }
 
 /** A one-node workflow and the engine's additional data, with the test credential store. */
-function engineFor(node: INode, credentials: BriaCredential, settings: IWorkflowSettings = {}) {
+function engineFor(node: INode, credentials: BriaCredential, settings: IWorkflowSettings = {}, executionId?: string) {
 	const workflow = new Workflow({ id: 'bria-test', nodes: [node], connections: {}, nodeTypes, active: false, settings });
-	const hooks = new ExecutionLifecycleHooks('manual', 'test-execution', {
+	const hooks = new ExecutionLifecycleHooks('manual', executionId ?? 'test-execution', {
 		id: 'bria-test',
 		name: 'Bria test',
 		active: false,
@@ -202,6 +234,8 @@ function engineFor(node: INode, credentials: BriaCredential, settings: IWorkflow
 	const additionalData = engineAdditionalData({
 		hooks,
 		credentialsHelper: new TestCredentialsHelper(credentials as unknown as ICredentialDataDecryptedObject, new BriaApi()),
+		// n8n-core's contexts answer getExecutionId() from here; a real n8n always has one.
+		...(executionId ? { executionId } : {}),
 	});
 	return { workflow, hooks, additionalData };
 }
@@ -222,7 +256,7 @@ export async function searchModels(credentials: BriaCredential, filter?: string)
 export async function runBriaNodeAsTool(options: RunOptions): Promise<INodeExecutionData[][]> {
 	await ensureBinaryData();
 	const node = briaNode(options.parameters);
-	const { workflow, additionalData } = engineFor(node, options.credentials);
+	const { workflow, additionalData } = engineFor(node, options.credentials, {}, options.executionId ?? `test-tool-execution-${process.pid}-${++executions}`);
 	const items = options.items ?? [{ json: {} }];
 	const runExecutionData = createRunExecutionData({});
 	const context = new SupplyDataContext(
@@ -261,16 +295,31 @@ function recordNodeLogs(logs: string[]): void {
 
 export async function runBriaNode(options: RunOptions): Promise<RunResult> {
 	await ensureBinaryData();
-	const node = briaNode(options.parameters, options.continueOnFail, options.onError);
-	const { workflow, hooks, additionalData } = engineFor(node, options.credentials, options.workflowSettings);
+	const node = briaNode(options.parameters, options.continueOnFail, options.onError, {
+		...(options.retryOnFail !== undefined ? { retryOnFail: options.retryOnFail } : {}),
+		...(options.maxTries !== undefined ? { maxTries: options.maxTries } : {}),
+		...(options.waitBetweenTries !== undefined ? { waitBetweenTries: options.waitBetweenTries } : {}),
+	});
+	const executionId = options.executionId ?? `test-execution-${process.pid}-${++executions}`;
+	const { workflow, hooks, additionalData } = engineFor(node, options.credentials, options.workflowSettings, executionId);
 	const finished = createDeferredPromise<IRun>();
 	hooks.addHandler('workflowExecuteAfter', (run) => finished.resolve(run));
 
+	// A loop's runs: the engine pops the stack from the end, each entry a new run of the node (next run index).
+	const input = options.items ?? [{ json: {} }];
 	const runExecutionData: IRunExecutionData = createRunExecutionData({
 		executionData: {
-			nodeExecutionStack: [{ node, data: { main: [options.items ?? [{ json: {} }]] }, source: null }],
+			nodeExecutionStack: Array.from({ length: Math.max(1, options.nodeRuns ?? 1) }, () => ({
+				node,
+				data: { main: [input] },
+				source: null,
+			})),
 		},
 	});
+	// Plain patching, not jest's: the bench scripts run this harness outside jest.
+	const binaryData = Container.get(BinaryDataService);
+	const failing = options.binaryStoreFails;
+	if (failing) binaryData.store = async () => await Promise.reject(new Error(failing));
 
 	const logs: string[] = [];
 	const capture = (...args: unknown[]) => logs.push(args.map((a) => (typeof a === 'string' ? a : safeJson(a))).join(' '));
@@ -286,24 +335,28 @@ export async function runBriaNode(options: RunOptions): Promise<RunResult> {
 		const run = await Promise.race([finished.promise, execution.then(() => finished.promise)]);
 		if (timer) clearTimeout(timer);
 		const durationMs = Date.now() - started;
-		const taskData = run.data.resultData.runData[NODE_NAME]?.[0];
-		const error = (taskData?.error ?? run.data.resultData.error) as RunResult['error'] | undefined;
-		return {
-			items: (taskData?.data?.main?.[0] ?? []) as INodeExecutionData[],
-			errorOutput: (taskData?.data?.main?.[1] ?? []) as INodeExecutionData[],
-			error: error
-				? {
-						message: error.message,
-						description: error.description,
-						context: error.context,
-						httpCode: error.httpCode,
-					}
-				: undefined,
-			run,
-			durationMs,
-			logs,
-		};
+		const runs = run.data.resultData.runData[NODE_NAME] ?? [];
+		const nodeRuns: NodeRun[] = (runs.length ? runs : [undefined]).map((taskData, index) => {
+			const error = (taskData?.error ?? (index === runs.length - 1 || !runs.length ? run.data.resultData.error : undefined)) as
+				| RunResult['error']
+				| undefined;
+			return {
+				items: (taskData?.data?.main?.[0] ?? []) as INodeExecutionData[],
+				errorOutput: (taskData?.data?.main?.[1] ?? []) as INodeExecutionData[],
+				error: error
+					? {
+							message: error.message,
+							description: error.description,
+							context: error.context,
+							httpCode: error.httpCode,
+						}
+					: undefined,
+			};
+		});
+		return { ...nodeRuns[0], run, durationMs, logs, executionId, nodeRuns };
 	} finally {
+		// The instance's own property hid the class's method: deleting it brings that back.
+		if (failing) delete (binaryData as Partial<BinaryDataService>).store;
 		Object.assign(console, original);
 	}
 }
