@@ -74,14 +74,15 @@ export const generateImage: BriaOperation = {
 				'binaryPropertyName',
 				'imagesPerItem',
 			],
+			// As an agent's tool, the model asks for the number: it gets at most a few per call (asking
+			// for more is no error: the field's own limit of 8 is not what the model was told).
+			runsAsAgentTool(ctx) ? { imagesPerItem: MAX_IMAGES_PER_TOOL_CALL } : {},
 		);
-		const copies = Number(values.imagesPerItem ?? 1);
 		return {
 			submit: { path: '/v2/image/generate/tailored', body: toBriaBody(values) },
 			expects: 'image',
 			...waitSettings(values),
-			// As an agent's tool, the model asks for the number: it gets at most a few per call.
-			copies: runsAsAgentTool(ctx) ? Math.min(copies, MAX_IMAGES_PER_TOOL_CALL) : copies,
+			copies: Number(values.imagesPerItem ?? 1),
 		};
 	},
 };

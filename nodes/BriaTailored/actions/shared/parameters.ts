@@ -97,6 +97,8 @@ export function readValidated(
 	itemIndex: number,
 	required: TopLevelName[],
 	optional: OptionName[],
+	/** Upper bounds applied to numbers before the rules (a value above becomes the bound, not an error). */
+	atMost: Partial<Record<OptionName, number>> = {},
 ): Values {
 	const raw: Record<string, unknown> = {};
 	for (const name of required) {
@@ -108,6 +110,9 @@ export function readValidated(
 	const options = ctx.getNodeParameter('options', itemIndex, {}) as IDataObject;
 	for (const name of optional) {
 		if (options[name] !== undefined && options[name] !== null && options[name] !== '') raw[name] = options[name];
+		const bound = atMost[name];
+		const value = typeof raw[name] === 'string' ? Number(raw[name]) : raw[name];
+		if (bound !== undefined && typeof value === 'number' && value > bound) raw[name] = bound;
 	}
 	const result = schemaFor(required, optional).safeParse(raw);
 	if (!result.success) {
