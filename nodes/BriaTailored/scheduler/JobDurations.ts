@@ -9,10 +9,8 @@ import { CADENCE_MS } from './cadence';
  * costs lag and one placed too early costs only a check. The recent estimates give the quantiles.
  */
 
-/** Checks plentiful: the first check goes where this share of such jobs finished (rule 7) … */
+/** Checks plentiful: the first check goes where this share of such jobs finished (rule 7). */
 const FIRST_CHECK_SHARE = 0.38;
-/** … checks scarce: where a check found this share of them done (rule 8). */
-const SURELY_DONE_SHARE = 0.9;
 /** Enough to hold a burst's worth of finishes. */
 const SAMPLES_KEPT = 60;
 /** Where in the bracket between "running" and "done" a finish is taken. */
@@ -55,9 +53,9 @@ export class JobDurations {
 		return this.doneBy(name, FIRST_CHECK_SHARE);
 	}
 
-	/** Rule 8: when to check it first while checks are scarce. */
-	surelyDoneMs(name: string): number | undefined {
-		return this.doneBy(name, SURELY_DONE_SHARE, 'surely');
+	/** Rule 8: when to check it first while checks are scarce: by when a check found `share` of them done. */
+	surelyDoneMs(name: string, share: number): number | undefined {
+		return this.doneBy(name, share, 'surely');
 	}
 
 	/**

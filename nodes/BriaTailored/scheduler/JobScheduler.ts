@@ -58,6 +58,16 @@ function organizationChecks(budget: OrganizationBudget): Checks {
 	return checks;
 }
 
+/**
+ * Rule 8: with checks scarce, the share of such jobs that should be done at their first check, so
+ * that the jobs still running then can be checked again with the turns a window has beyond one per
+ * running job (about two checks each): half when turns are plentiful, all when none are spare.
+ */
+export function surelyDoneShare(limit: number, running: number): number {
+	const spare = Math.max(0, limit - running);
+	return Math.min(1, Math.max(0.5, 1 - spare / (2 * Math.max(1, running))));
+}
+
 /** Thrown for an item whose submit was never sent because another item failed first (it gets no result). */
 class SubmitStopped extends NodeOperationError {}
 
@@ -337,7 +347,7 @@ export class JobScheduler {
 			const limit = lane.limit();
 			const running = this.checks.running;
 			const scarce = lane.limitKnown() && running * (WINDOW_MS / CADENCE_MS) > limit;
-			const learned = scarce ? durations.surelyDoneMs(kind) : durations.firstCheckMs(kind);
+			const learned = scarce ? durations.surelyDoneMs(kind, surelyDoneShare(limit, running)) : durations.firstCheckMs(kind);
 			let at = started + (learned ?? FIRST_CHECK_MS);
 			if (scarce && learned === undefined && at <= now() + TIMER_SLACK_MS) {
 				// One scout polls to learn the kind, if the lane has turns for it beyond one per running job.

@@ -1,5 +1,6 @@
 import { JobDurations } from '../../../../nodes/BriaTailored/scheduler/JobDurations';
 import { pollDelayMs } from '../../../../nodes/BriaTailored/scheduler/cadence';
+import { surelyDoneShare } from '../../../../nodes/BriaTailored/scheduler/JobScheduler';
 
 /** A small deterministic generator, so the figures below are the same on every run. */
 function random(seed: number): () => number {
@@ -91,11 +92,11 @@ describe('learned job durations', () => {
 		expect(durations.doneBy('a', 0, 'surely')).toBe(3_000);
 	});
 
-	test('one unusually slow job does not move the scarce first check (90 % of the recent ones) out to its length', () => {
+	test('one unusually slow job does not move a scarce first check at 90 % of the recent ones out to its length', () => {
 		const durations = new JobDurations();
 		for (let n = 0; n < 19; n++) durations.learn('a', { runningAtMs: 4_000, doneAtMs: 5_000 + 10 * n });
 		durations.learn('a', { runningAtMs: 40_000, doneAtMs: 41_000 });
-		expect(durations.doneBy('a', 0.9, 'surely')).toBeLessThan(6_000);
+		expect(durations.surelyDoneMs('a', 0.9)).toBeLessThan(6_000);
 	});
 
 	test('one scout per kind; the others hear when it ends or the kind is learned', () => {
@@ -114,5 +115,15 @@ describe('learned job durations', () => {
 		expect(heard).toEqual(['first', 'second']);
 		expect(durations.hasScout('a')).toBe(false);
 		expect(durations.claimScout('a')).toBe(true);
+	});
+});
+
+describe('how many jobs a scarce first check waits for', () => {
+	test('half when a window has turns to spare for two more checks of each, all when none are spare', () => {
+		expect(surelyDoneShare(600, 300)).toBe(0.5);
+		expect(surelyDoneShare(600, 100)).toBe(0.5);
+		expect(surelyDoneShare(1_000, 1_000)).toBe(1);
+		expect(surelyDoneShare(10, 20)).toBe(1);
+		expect(surelyDoneShare(60, 40)).toBe(0.75);
 	});
 });
