@@ -89,11 +89,15 @@ function scaleSection(envelope: PartEnvelope<'scale'>): string {
 				['429s (submits / status checks) = share', (row) => `${row.throttled} (${row.submits429} / ${row.status429}) = ${percent(share(row))}`, '0'],
 				['**Wall** = × its limit', scaleWall, seconds(sample.limitMs)],
 				['Event-loop delay p99 (p50 / max)', (row) => (row.lag ? `**${millis(row.lag.p99Ms, 1)}** (${millis(row.lag.p50Ms, 1)} / ${millis(row.lag.maxMs, 0)})` : '–'), '–'],
-				['CPU per job done, whole process (of which system)', (row) => (row.cpu ? `${millis(row.cpu.totalMsPerJob)} (${millis(row.cpu.systemMsPerJob)})` : '–'), '–'],
+				['CPU per job done, whole process incl. the profiler (of which system)', (row) => (row.cpu ? `${millis(row.cpu.totalMsPerJob)} (${millis(row.cpu.systemMsPerJob)})` : '–'), '–'],
 				['Main-thread CPU per job done, by owner (sampled)', cpuText, '–'],
 				...(sample.download
 					? ([
-							['Images stored (mean size, binary mode)', (row) => (row.rss ? `${row.rss.images} (${(row.rss.imageBytesMean / 1e6).toFixed(2)} MB, ${row.rss.binaryMode})` : '–'), `${sample.items}`],
+							[
+								'Images downloaded / in the output (mean size, binary mode)',
+								(row) => (row.rss ? `${row.rss.downloads ?? '?'} / ${row.rss.images}${row.rss.images ? ` (${(row.rss.imageBytesMean / 1e6).toFixed(2)} MB, ${row.rss.binaryMode})` : ''}` : '–'),
+								`${sample.items} / ${sample.items}`,
+							],
 							['**Peak RSS − idle process** (peak / idle)', (row) => (row.rss ? `**${mib(row.rss.peakRss - row.rss.baselineRss)}** (${mib(row.rss.peakRss)} / ${mib(row.rss.baselineRss)})` : '–'), '–'],
 						] as Array<[string, (row: ScaleRow) => string, string]>)
 					: []),
@@ -106,7 +110,7 @@ function scaleSection(envelope: PartEnvelope<'scale'>): string {
 		'',
 		measuredNote(envelope),
 		'',
-		"today = the node as of commit a71375e; new = the rebuilt scheduler. One execution in n8n's real engine (WorkflowExecute, n8n-core 2.11.1 in this process), every variant in a fresh process against its own simulator (own process), which allows the plan per endpoint in any 60 s window; the plan is stated on the credential; the node's settings are its defaults (Concurrency included); 10 s jobs varying ± 10 %. A run still going at the cap is stopped (as n8n's Stop does) and reported as not done, with how many jobs the simulator had accepted and how many the node's checks had found done by then. The limit is computed from the run's own job durations (jobs never submitted count at the nominal time): with the plan at or above the items, the longest job. Event-loop delay: perf_hooks.monitorEventLoopDelay at 10 ms resolution (the resolution taken off) over the whole run. CPU: process.cpuUsage() over the run divided by the jobs done; by owner: a sampling CPU profile of the main thread (1 ms), each sample counted for the innermost frame whose script is the node's own (nodes/BriaTailored), n8n-core's request helper (with axios and Node's HTTP/net/TLS modules under it, socket callbacks included), n8n's binary-data store (with node:fs), or the rest of n8n's engine (n8n-core, n8n-workflow: parameters, expressions, items); idle time left out. The download variant asks for 16 distinct (prompt, seed) pictures, each a real 1024 px PNG of 1-2 MB that the simulator draws once and serves from memory after, stored by n8n in its filesystem binary-data mode; idle process = engine loaded and one execution run, after garbage collection; RSS sampled every 20 ms.",
+		"today = the node as of commit a71375e; new = the rebuilt scheduler. One execution in n8n's real engine (WorkflowExecute, n8n-core 2.11.1 in this process), every variant in a fresh process against its own simulator (own process), which allows the plan per endpoint in any 60 s window; the plan is stated on the credential; the node's settings are its defaults (Concurrency included); 10 s jobs varying ± 10 %. A run still going at the cap is stopped (as n8n's Stop does) and reported as not done, with how many jobs the simulator had accepted and how many the node's checks had found done by then. The limit is computed from the run's own job durations (jobs never submitted count at the nominal time): with the plan at or above the items, the longest job. Event-loop delay: perf_hooks.monitorEventLoopDelay at 10 ms resolution (the resolution taken off) over the whole run. CPU: process.cpuUsage() over the run divided by the jobs done (all threads, the sampling profiler's own work included: its signal every millisecond is most of the system time); by owner: a sampling CPU profile of the main thread (1 ms), each sample counted for the innermost frame whose script is the node's own (nodes/BriaTailored), n8n-core's request helper (with axios and Node's HTTP/net/TLS modules under it, socket callbacks included), n8n's binary-data store (with node:fs), or the rest of n8n's engine (n8n-core, n8n-workflow: parameters, expressions, items); idle time left out. The download variant asks for 16 distinct (prompt, seed) pictures, each a real 1024 px PNG of 1-2 MB that the simulator draws once and serves from memory after, stored by n8n in its filesystem binary-data mode; idle process = engine loaded and one execution run, after garbage collection; RSS sampled every 20 ms (the profile is stopped and serialized only after).",
 		'',
 		...tables,
 	].join('\n');
@@ -137,7 +141,7 @@ function scaleVerdicts(envelope: PartEnvelope<'scale'> | undefined): Verdict13[]
 			...judged(
 				rows,
 				'1000-downloads',
-				(row) => `${row.rss ? mib(row.rss.peakRss - row.rss.baselineRss) : 'n/a'} (${row.rss?.images ?? 0} images stored${row.stoppedAtCap ? `, not done after ${cap(row)}` : ''})`,
+				(row) => `${row.rss ? mib(row.rss.peakRss - row.rss.baselineRss) : 'n/a'} (${row.rss?.downloads ?? row.rss?.images ?? 0} images downloaded${row.stoppedAtCap ? `, not done after ${cap(row)}` : ''})`,
 				(row) => !row.stoppedAtCap && !!row.rss && row.rss.images === row.items && row.rss.peakRss - row.rss.baselineRss <= 400e6,
 			),
 		},

@@ -182,14 +182,16 @@ export async function measureScale(variant: string): Promise<ScaleResult> {
 		const baselineRss = process.memoryUsage().rss;
 		stamp = generationStamp();
 		const cpuBefore = process.cpuUsage();
-		const measured = await peakRss(() =>
-			withLoopLag(() =>
-				profiled(chosen.profile, () => runBriaNode({ credentials, items: scaleItems(items, download), continueOnFail: true, cancelAfterMs: CAP_MS, parameters })),
-			),
-		);
-		const cpu = process.cpuUsage(cpuBefore);
-		const result: RunResult = measured.value.value.value;
-		const profile = measured.value.value.profile;
+		// The profile outermost: RSS, loop delay and CPU stop being sampled before it is stopped and serialized.
+		let cpu = { user: 0, system: 0 };
+		const profiledRun = await profiled(chosen.profile, async () => {
+			const inner = await peakRss(() => withLoopLag(() => runBriaNode({ credentials, items: scaleItems(items, download), continueOnFail: true, cancelAfterMs: CAP_MS, parameters })));
+			cpu = process.cpuUsage(cpuBefore);
+			return inner;
+		});
+		const measured = profiledRun.value;
+		const result: RunResult = measured.value.value;
+		const profile = profiledRun.profile;
 		const lag = measured.value.lag;
 		const log = await sim.log();
 		const jobs = log.jobs.filter((job) => job.prompt?.startsWith('bench scale'));
@@ -214,8 +216,9 @@ export async function measureScale(variant: string): Promise<ScaleResult> {
 		const binary = result.items.find((item) => item.binary?.data)?.binary?.data;
 		const stored = result.items.map((item) => item.binary?.data?.bytes ?? 0).filter((bytes) => bytes > 0);
 		const rss: RssFigures = {
-			binaryMode: binary ? (binary.id ? binary.id.split(':')[0] : 'default (in memory)') : download ? 'none stored' : 'downloads off',
+			binaryMode: binary ? (binary.id ? binary.id.split(':')[0] : 'default (in memory)') : download ? 'none in the output' : 'downloads off',
 			images: stored.length,
+			downloads: jobs.reduce((sum, job) => sum + job.downloads, 0),
 			imageBytesMean: stored.length ? stored.reduce((sum, bytes) => sum + bytes, 0) / stored.length : 0,
 			baselineRss,
 			peakRss: measured.peak,

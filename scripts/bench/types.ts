@@ -261,7 +261,7 @@ export interface LoopLag {
 
 /** Where the process's CPU went during a run, from a sampling CPU profile (main thread only). */
 export interface CpuSplit {
-	/** process.cpuUsage() of the whole process (all threads: GC, libuv), per completed job. */
+	/** process.cpuUsage() of the whole process (all threads: GC, libuv, the profiler's sampling), per completed job. */
 	totalMsPerJob: number;
 	systemMsPerJob: number;
 	/** Sampled main-thread CPU per completed job, by who did the work (see scale.ts for the rules). */
@@ -272,7 +272,10 @@ export interface CpuSplit {
 
 export interface RssFigures {
 	binaryMode: string;
+	/** Images in the node's output (none when the run was stopped at the cap). */
 	images: number;
+	/** Result downloads the simulator served. */
+	downloads: number;
 	imageBytesMean: number;
 	/** RSS of the idle process: engine loaded, one execution run, garbage collected. */
 	baselineRss: number;
