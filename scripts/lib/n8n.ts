@@ -315,6 +315,9 @@ export const DEFAULT_OWNER: Owner = {
 
 export class N8nInstance {
 	readonly baseUrl: string;
+	/** Workflows imported into this instance, and those published (activate) for the next `n8n start`. */
+	private readonly imported = new Map<string, WorkflowFile>();
+	private readonly published = new Set<string>();
 
 	private constructor(
 		readonly install: N8nInstall,
@@ -410,14 +413,33 @@ export class N8nInstance {
 		const result = await this.cli(['import:workflow', `--input=${file}`]);
 		const output = result.stdout + result.stderr;
 		if (!/Successfully imported/i.test(output)) throw new Error(`import:workflow did not confirm the import:\n${tail(output)}`);
+		for (const workflow of workflows) this.imported.set(workflow.id, workflow);
 		return result;
 	}
 
 	/** Makes a webhook/form workflow live at the next `n8n start`: 2.x publishes it, 1.x sets it active. */
 	async activate(workflowId: string): Promise<RunResult> {
-		return this.install.major >= 2
-			? await this.cli(['publish:workflow', `--id=${workflowId}`])
-			: await this.cli(['update:workflow', `--id=${workflowId}`, '--active=true']);
+		const result =
+			this.install.major >= 2
+				? await this.cli(['publish:workflow', `--id=${workflowId}`])
+				: await this.cli(['update:workflow', `--id=${workflowId}`, '--active=true']);
+		this.published.add(workflowId);
+		return result;
+	}
+
+	/**
+	 * Production paths of the webhook and form triggers of the workflows published for `n8n start`
+	 * (`webhook/<path>`, `form/<path>`); paths with parameters (`:id`) are left out.
+	 */
+	private publishedTriggerPaths(): string[] {
+		const prefixes: Record<string, string> = { 'n8n-nodes-base.webhook': 'webhook', 'n8n-nodes-base.formTrigger': 'form' };
+		return [...this.published].flatMap((id) =>
+			(this.imported.get(id)?.nodes ?? [])
+				.filter((node) => prefixes[node.type] && !node.disabled)
+				.map((node) => ({ prefix: prefixes[node.type], path: String(triggerPathOf(node) ?? '') }))
+				.filter(({ path: triggerPath }) => triggerPath && !triggerPath.includes(':'))
+				.map(({ prefix, path: triggerPath }) => `${prefix}/${triggerPath.replace(/^\/+/, '')}`),
+		);
 	}
 
 	/** `n8n execute --id --rawOutput`: runs a Manual Trigger workflow to its end and returns its run data. */
@@ -469,9 +491,20 @@ export class N8nInstance {
 			await waitFor(`n8n start on ${this.baseUrl}`, timeoutMs, async () => {
 				if (died) throw new Error(`n8n start exited (code ${child.exitCode}):\n${tail(lines.join('\n'))}`);
 				// Readiness answers ok once the DB and server are up; the "Editor is now accessible"
-				// line comes after published workflows (and their webhooks) were activated.
+				// line comes at the end of n8n's start.
 				if (!lines.some((line) => line.includes('Editor is now accessible'))) return undefined;
 				return (await httpOk(`${this.baseUrl}/healthz/readiness`)) ? true : undefined;
+			});
+			// n8n 2.41 registers the published workflows' triggers in the background, after "Editor is
+			// now accessible" (its workflow publication service); 2.35 and 1.x did it before that line.
+			// So wait until every published webhook and form path is registered: a CORS preflight
+			// (OPTIONS with an Origin) lists the path's methods once it is, only OPTIONS before, and
+			// runs nothing.
+			const triggerPaths = this.publishedTriggerPaths();
+			await waitFor(`n8n to register ${triggerPaths.join(', ')}`, timeoutMs, async () => {
+				if (died) throw new Error(`n8n start exited (code ${child.exitCode}):\n${tail(lines.join('\n'))}`);
+				const registered = await Promise.all(triggerPaths.map(async (triggerPath) => await webhookRegistered(`${this.baseUrl}/${triggerPath}`)));
+				return registered.every(Boolean) ? true : undefined;
 			});
 			ready = true;
 		} finally {
@@ -522,6 +555,24 @@ export class N8nInstance {
 			return;
 		}
 		await rm(this.userFolder, { recursive: true, force: true });
+	}
+}
+
+/** A trigger's path as n8n registers it: its Path, or the Form Trigger's Options → Path, else its webhook ID. */
+function triggerPathOf(node: WorkflowNode): unknown {
+	const options = node.parameters.options as { path?: unknown } | undefined;
+	return node.parameters.path || options?.path || node.webhookId;
+}
+
+/** Whether n8n has a production webhook at `url`: its CORS preflight names a method besides OPTIONS. */
+async function webhookRegistered(url: string): Promise<boolean> {
+	try {
+		const response = await fetch(url, { method: 'OPTIONS', headers: { origin: 'http://127.0.0.1' }, signal: AbortSignal.timeout(2_000) });
+		await response.arrayBuffer();
+		const methods = (response.headers.get('access-control-allow-methods') ?? '').split(',').map((method) => method.trim());
+		return response.status === 204 && methods.some((method) => method && method !== 'OPTIONS');
+	} catch {
+		return false;
 	}
 }
 
