@@ -2,10 +2,10 @@
 # Installs a pinned, real n8n (and the Node 24 it needs) into a cache folder outside the repo.
 # Reused when present, rebuilt when missing or incomplete. Prints the n8n bin folder's parent
 # (the cache dir) on the last line of stdout; progress goes to stderr.
-#   N8N_VERSION=2.35.7 (default) | 1.123.81    N8N_CACHE_DIR=~/.cache/n8n-nodes-bria
+#   N8N_VERSION=2.41.1 (default) | 1.123.81    N8N_CACHE_DIR=~/.cache/n8n-nodes-bria
 set -euo pipefail
 
-N8N_VERSION="${N8N_VERSION:-2.35.7}"
+N8N_VERSION="${N8N_VERSION:-2.41.1}"
 NODE24_VERSION="${NODE24_VERSION:-24.21.0}"
 CACHE="${N8N_CACHE_DIR:-$HOME/.cache/n8n-nodes-bria}"
 NODE_DIR="$CACHE/node-$NODE24_VERSION"

@@ -17,7 +17,7 @@ import type { ChildProcess } from 'node:child_process';
 import { exited, freePort, repoRoot, run, spawnManaged, stopGroup, tail, waitFor } from './processes';
 import type { RunResult } from './processes';
 
-export const DEFAULT_N8N_VERSION = '2.35.7';
+export const DEFAULT_N8N_VERSION = '2.41.1';
 export const DEFAULT_NODE24_VERSION = '24.21.0';
 /** Fixed so credentials imported in one command decrypt in the next; these instances hold no secrets worth more. */
 export const ENCRYPTION_KEY = 'n8n-nodes-bria-local-0123456789abcdef';
