@@ -8,7 +8,7 @@ import { resetBudgets } from '../../nodes/BriaTailored/scheduler/Pacer';
 import type { BriaCredential, RunResult } from '../harness/runNode';
 import { runBriaNode } from '../harness/runNode';
 import { BriaSimulator } from '../simulator/BriaSimulator';
-import type { LogEntry, SimOptions } from '../simulator/BriaSimulator';
+import type { JobPlan, LogEntry, SimOptions } from '../simulator/BriaSimulator';
 
 /*
  * The fault matrix's one runner. Every case goes through `run`, which drives the node inside
@@ -77,8 +77,10 @@ export interface CaseSpec {
 	onError?: 'continueRegularOutput' | 'continueErrorOutput';
 	cancelAfterMs?: number;
 	credentials?: Partial<BriaCredential>;
-	/** Faults, job plans, simulator settings for this case (the simulator was just reset). */
-	setup?: (sim: BriaSimulator) => void;
+	/** Faults, job plans, simulator settings, jobs submitted earlier for this case (the simulator was just reset). */
+	setup?: (sim: BriaSimulator) => void | Promise<void>;
+	/** n8n's binary data store fails with this message (e.g. a full disk): prepareBinaryData throws. */
+	binaryStoreFails?: string;
 	/** How long to keep watching after the node returned: it must send nothing more. */
 	quietMs?: number;
 	/** A settings or credential error: the node fails as a whole, with no item index to carry. */
@@ -139,6 +141,22 @@ export function promptItems(count: number, prompt = 'Product shot'): INodeExecut
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * A job submitted earlier (by another execution, Wait for Completion off) under `requestId`, for
+ * Get Status cases: submitted to the simulator directly, then left out of the case's log.
+ */
+export async function jobSubmittedEarlier(sim: BriaSimulator, requestId: string, plan: JobPlan = {}): Promise<void> {
+	sim.planJobs({ ...plan, requestId });
+	const response = await fetch(`${sim.baseUrl}/v2/image/generate/tailored`, {
+		method: 'POST',
+		headers: { api_token: TOKEN, 'Content-Type': 'application/json' },
+		body: JSON.stringify({ tailored_model_id: '101', prompt: 'A ceramic mug submitted earlier' }),
+	});
+	if (response.status !== 202) throw new Error(`the simulator did not accept the earlier job (HTTP ${response.status})`);
+	await response.arrayBuffer();
+	sim.log.length = 0;
+}
+
 /** Starts one simulator for a suite file, resets it before each case, records the suite's rows. */
 export function faultSuite(file: string, options: SimOptions = {}) {
 	let sim: BriaSimulator | undefined;
@@ -174,7 +192,7 @@ export function faultSuite(file: string, options: SimOptions = {}) {
 
 	async function run(spec: CaseSpec): Promise<CaseResult> {
 		if (!sim) throw new Error('simulator not started');
-		spec.setup?.(sim);
+		await spec.setup?.(sim);
 		executions.length = 0;
 		const items = spec.items ?? [{ json: {} }];
 		const startedAt = Date.now();
@@ -185,6 +203,7 @@ export function faultSuite(file: string, options: SimOptions = {}) {
 			continueOnFail: spec.continueOnFail,
 			onError: spec.onError,
 			cancelAfterMs: spec.cancelAfterMs,
+			binaryStoreFails: spec.binaryStoreFails,
 		});
 		// After a stop the engine resolves before the node does: wait (bounded) for the node itself.
 		for (let waited = 0; executions.some((e) => e.settledAt === undefined) && waited < 15_000; waited += 20) await sleep(20);

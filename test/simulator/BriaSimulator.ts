@@ -58,7 +58,12 @@ export type Fault =
 	/** Answers normally, but the body trickles in over `ms` (headers first, then `chunks` pieces). */
 	| { kind: 'slowBody'; ms: number; chunks?: number }
 	/** Answers normally, but the connection drops halfway through the body. */
-	| { kind: 'truncate' };
+	| { kind: 'truncate' }
+	/**
+	 * A submit answered the synchronous way (200 with the result once the job is done), though the
+	 * node asked for a 202: the job is created and billed as any other.
+	 */
+	| { kind: 'sync' };
 
 /** Ready-made faults for the shapes real servers and proxies get wrong. */
 export const faults = {
@@ -101,6 +106,8 @@ export interface JobPlan {
 	imageFault?: Fault;
 	/** How many downloads imageFault applies to (default Infinity: an expired URL stays expired). */
 	imageFaultTimes?: number;
+	/** The job's request_id (default a new UUID): lets a test name a job before it exists. */
+	requestId?: string;
 }
 
 export interface SimOptions {
@@ -381,6 +388,8 @@ interface Ctx {
 	raw: string;
 	/** How a normal answer is delivered when a slowBody or truncate fault applies. */
 	delivery?: Extract<Fault, { kind: 'slowBody' | 'truncate' }>;
+	/** A submit to answer synchronously (the `sync` fault). */
+	sync?: boolean;
 }
 
 type Rated = Exclude<Route, 'image' | 'model'>;
@@ -626,6 +635,9 @@ export class BriaSimulator {
 				});
 			case 'pass':
 				return normal();
+			case 'sync':
+				ctx.sync = true;
+				return normal();
 			case 'slowBody':
 			case 'truncate':
 				ctx.delivery = fault;
@@ -690,6 +702,7 @@ export class BriaSimulator {
 			if (error instanceof BadRequest) return this.sendError(ctx, error.status, error.message, error.details);
 			throw error;
 		}
+		if (ctx.sync) job.sync = true;
 		ctx.entry.requestId = job.id;
 		this.jobs.set(job.id, job);
 		if (!job.sync)
@@ -798,7 +811,7 @@ export class BriaSimulator {
 		else if (mode === 'refine') sp = JSON.stringify(refineStructuredPrompt(previous!, prompt!));
 		else sp = JSON.stringify(fiboStructuredPrompt(prompt!, seed));
 
-		const id = randomUUID();
+		const id = plan.requestId ?? randomUUID();
 		const result: Record<string, unknown> = { seed, structured_prompt: sp };
 		let image: SimJob['image'];
 		if (kind === 'image') {
