@@ -1,5 +1,5 @@
 import { faults } from '../simulator/BriaSimulator';
-import { faultSuite, getStatusParams, imageParams } from './matrix';
+import { faultSuite, getStatusParams, imageParams, jobSubmittedEarlier } from './matrix';
 
 /*
  * Faults on GET /v2/status/{id} while the node waits for a submitted (paid) job. Transient
@@ -298,13 +298,19 @@ describe('status faults', () => {
 		{
 			group: 'status',
 			name: 'Get Status, wait off, during a 429',
-			expected: 'one check; clear "could not check" error, not a hang',
+			expected: 'waits out Retry-After (1 s), checks again: the job\'s state, not an error',
 			parameters: getStatusParams('job-in-flight', {}, { waitForCompletion: false }),
-			setup: (sim) => sim.inject('status', rateLimited('1')),
+			setup: async (sim) => {
+				await jobSubmittedEarlier(sim, 'job-in-flight', { outcome: 'NEVER' });
+				sim.inject('status', rateLimited('1'));
+			},
 		},
-		({ error, sim }) => {
-			expect(error?.message).toBe('Could not check request job-in-flight: Bria\'s rate limit (429) on status checks');
-			expect(sim.requests('status')).toHaveLength(1);
+		({ error, items, sim }) => {
+			expect(error).toBeUndefined();
+			expect(items[0].json).toMatchObject({ request_id: 'job-in-flight', status: 'IN_PROGRESS' });
+			const [throttled, answered] = sim.requests('status');
+			expect([throttled.status, answered.status]).toEqual([429, 200]);
+			expect(answered.at - throttled.at).toBeGreaterThanOrEqual(900);
 		},
 	);
 });
