@@ -131,9 +131,16 @@ export function loadExample(file: string): WorkflowFile {
 	return JSON.parse(readFileSync(path.join(examplesDir(), file), 'utf8')) as WorkflowFile;
 }
 
+/** A model chosen by expression (e.g. `{{ $json.id }}` from Model → Get Many): the example's own choice. */
+function isMappedModel(model: unknown): boolean {
+	const value = (model as { value?: unknown } | undefined)?.value;
+	return typeof value === 'string' && value.startsWith('=');
+}
+
 /**
- * A runnable copy of an example: the given id, every Bria node on `credential` and `modelId`.
- * Nothing else changes, so what runs is what users import.
+ * A runnable copy of an example: the given id, every Bria node on `credential`, and every model
+ * the user is to pick from the list set to `modelId` (a model mapped by expression stays as it
+ * is). Nothing else changes, so what runs is what users import.
  */
 export function prepareExample(example: WorkflowFile, id: string, credential: CredentialRef, modelId: string | number): WorkflowFile {
 	const copy = JSON.parse(JSON.stringify(example)) as WorkflowFile;
@@ -142,9 +149,18 @@ export function prepareExample(example: WorkflowFile, id: string, credential: Cr
 	for (const node of copy.nodes) {
 		if (node.type !== NODE_TYPE) continue;
 		node.credentials = { [CREDENTIAL_TYPE]: credential };
-		if ('model' in node.parameters || node.parameters.resource !== 'request') node.parameters.model = modelById(modelId);
+		const picksModel = 'model' in node.parameters || !['request', 'model'].includes(node.parameters.resource as string);
+		if (picksModel && !isMappedModel(node.parameters.model)) node.parameters.model = modelById(modelId);
 	}
 	return copy;
+}
+
+/** Sets the credential of every node of `nodeType` (e.g. the recipes' S3 and Send Email nodes). */
+export function withCredential(workflow: WorkflowFile, nodeType: string, credentialType: string, credential: CredentialRef): WorkflowFile {
+	return {
+		...workflow,
+		nodes: workflow.nodes.map((node) => (node.type === nodeType ? { ...node, credentials: { ...node.credentials, [credentialType]: credential } } : node)),
+	};
 }
 
 /** Drops nodes (e.g. third-party ones needing accounts) and every connection to or from them. */

@@ -34,8 +34,16 @@ afterAll(async () => {
 	await n8n?.dispose();
 });
 
-test('there are the three documented examples', () => {
-	expect(examples.map((example) => example.file)).toEqual(['cms-webhook-to-email.json', 'form-to-google-drive.json', 'structured-prompt-loop.json']);
+test('there are the documented examples (the recipes run end to end in recipes.test.ts)', () => {
+	expect(examples.map((example) => example.file)).toEqual([
+		'cms-webhook-to-email.json',
+		'cms-webhook-to-s3.json',
+		'edit-structured-prompt.json',
+		'form-to-google-drive.json',
+		'form-variations-to-email.json',
+		'newest-model-generate.json',
+		'structured-prompt-loop.json',
+	]);
 });
 
 test.each(examples.map((example) => [example.file, example.workflow] as const))('%s is well-formed and ships no credentials', (_file, workflow) => {
@@ -52,9 +60,13 @@ test.each(examples.map((example) => [example.file, example.workflow] as const))(
 	for (const node of workflow.nodes) expect(node.credentials).toBeUndefined();
 	for (const node of bria) {
 		expect(node.typeVersion).toBe(1);
-		// Users pick their own tailored model from the list.
-		expect(node.parameters.model).toEqual({ __rl: true, mode: 'list', value: '' });
+		if (node.parameters.resource === 'model') expect(node.parameters.model).toBeUndefined();
+		// Users pick their own tailored model from the list, unless the workflow maps it (Model → Get Many's {{ $json.id }}).
+		else if (node.parameters.model && (node.parameters.model as { mode?: string }).mode === 'id') expect(node.parameters.model).toEqual({ __rl: true, mode: 'id', value: '={{ $json.id }}' });
+		else expect(node.parameters.model).toEqual({ __rl: true, mode: 'list', value: '' });
 	}
+	// Edits and choices are made with n8n's own nodes: no Code or Function node.
+	expect(workflow.nodes.filter((node) => /\.(code|function|functionItem)$/.test(node.type)).map((node) => node.name)).toEqual([]);
 	// Every Bria node is reachable from the workflow's trigger.
 	const reached = new Set<string>();
 	const visit = (name: string) => {
