@@ -136,7 +136,8 @@ const BAD_INPUTS: BadInput[] = [
 		items: [{ json: { caption: '  ' } }],
 		message: 'Invalid input: Prompt: must not be empty; Guidance Scale: must be 3 to 5',
 	},
-	{ name: 'concurrency 0', parameters: imageParams({}, { concurrency: 0 }), message: 'Invalid input: Concurrency: must be 1 to 50', nodeWide: true },
+	{ name: 'concurrency -1', parameters: imageParams({}, { concurrency: -1 }), message: 'Invalid input: Concurrency: must be 0 (no cap) to 10000', nodeWide: true },
+	{ name: 'images per item 9', parameters: imageParams({}, { imagesPerItem: 9 }), message: 'Invalid input: Images per Item: must be 1 to 8' },
 	{
 		name: 'negative requests per minute',
 		parameters: imageParams({}, { requestsPerMinute: -5 }),

@@ -316,8 +316,9 @@ function checkInvariants(
 
 	// Time: bounded by the wait budget, and prompt after a stop.
 	const maxWaitS = Number((spec.parameters.options as IDataObject | undefined)?.maxWaitTime ?? 300);
-	const concurrency = Number((spec.parameters.options as IDataObject | undefined)?.concurrency ?? 5);
-	const waves = Math.max(1, Math.ceil(n / (Number.isFinite(concurrency) && concurrency > 0 ? concurrency : 1)));
+	// Every item's job starts at once unless the workflow caps jobs in flight (Concurrency > 0).
+	const concurrency = Number((spec.parameters.options as IDataObject | undefined)?.concurrency ?? 0);
+	const waves = Number.isFinite(concurrency) && concurrency > 0 ? Math.ceil(n / concurrency) : 1;
 	const budgetS = Number.isFinite(maxWaitS) && maxWaitS > 0 ? maxWaitS : 300;
 	// A result download has its own budget on top of the wait (a job done just in time still gets its image).
 	const downloaded = log.some((e) => e.host === 'images');
