@@ -1,4 +1,4 @@
-import { sleepWithAbort } from 'n8n-workflow';
+import { sleep as n8nSleep, sleepWithAbort } from 'n8n-workflow';
 
 import { CancelledError, onAbort } from '../transport';
 
@@ -35,13 +35,23 @@ export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 	if (ms > 0) await clock.sleep(ms, signal);
 }
 
+/*
+ * n8n-workflow's cancellable wait, as the n8n that loads the node has it: 1.x and the 2.1x line export
+ * `sleepWithAbort(ms, signal)`; from 2.4x it is gone and `sleep(ms, signal)` (from @n8n/utils) takes
+ * the signal itself. A community node gets the n8n-workflow of the n8n it runs in: read at call time.
+ */
+async function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+	if (typeof sleepWithAbort === 'function') return await sleepWithAbort(ms, signal);
+	return await (n8nSleep as (ms: number, signal?: AbortSignal) => Promise<void>)(ms, signal);
+}
+
 async function realSleep(ms: number, signal?: AbortSignal): Promise<void> {
 	// A private controller per wait: n8n's sleepWithAbort leaves its listener on the signal it is
 	// given, so the execution's long-lived cancel signal is followed through one shared listener.
 	const timer = new AbortController();
 	const detach = signal ? onAbort(signal, () => timer.abort()) : () => undefined;
 	// Whole milliseconds, at least 1: a fraction (from an expression) never makes a 0 ms timer loop.
-	await sleepWithAbort(Math.max(1, Math.ceil(ms)), timer.signal)
+	await abortableSleep(Math.max(1, Math.ceil(ms)), timer.signal)
 		.catch(() => {
 			throw new CancelledError();
 		})
