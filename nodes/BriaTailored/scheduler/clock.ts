@@ -50,10 +50,19 @@ async function realSleep(ms: number, signal?: AbortSignal): Promise<void> {
 	// given, so the execution's long-lived cancel signal is followed through one shared listener.
 	const timer = new AbortController();
 	const detach = signal ? onAbort(signal, () => timer.abort()) : () => undefined;
-	// Whole milliseconds, at least 1: a fraction (from an expression) never makes a 0 ms timer loop.
-	await abortableSleep(Math.max(1, Math.ceil(ms)), timer.signal)
-		.catch(() => {
-			throw new CancelledError();
-		})
-		.finally(detach);
+	await new Promise<void>((resolve, reject) => {
+		// Raced against the signal too: should an n8n's wait ignore it, a cancel still ends this one at once.
+		const stop = onAbort(timer.signal, () => reject(new CancelledError()));
+		// Whole milliseconds, at least 1: a fraction (from an expression) never makes a 0 ms timer loop.
+		abortableSleep(Math.max(1, Math.ceil(ms)), timer.signal).then(
+			() => {
+				stop();
+				resolve();
+			},
+			() => {
+				stop();
+				reject(new CancelledError());
+			},
+		);
+	}).finally(detach);
 }
