@@ -136,6 +136,10 @@ export interface WorkflowNode {
 	credentials?: Record<string, { id: string; name: string }>;
 	webhookId?: string;
 	onError?: 'continueRegularOutput' | 'continueErrorOutput' | 'stopWorkflow';
+	/** The node settings Retry On Fail, Max Tries, Wait Between Tries (ms), as the editor saves them. */
+	retryOnFail?: boolean;
+	maxTries?: number;
+	waitBetweenTries?: number;
 	disabled?: boolean;
 	notes?: string;
 }
