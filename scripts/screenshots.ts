@@ -1,7 +1,9 @@
 /**
  * `npm run screenshots`: PNGs of the Bria Tailored node in the real n8n editor, under
  * docs/screenshots/: the panel for each operation and input mode, the model picker (listing the
- * simulator's tailored models) and the structured-prompt-loop example after a run.
+ * simulator's tailored models), each recipe of examples/ on the canvas (recipe-*.png; its S3 and
+ * SMTP credentials point at the real local servers the recipe tests use) and the
+ * structured-prompt-loop example after a run.
  * Headless Debian Chromium (installed by scripts/install-chromium.sh if missing) + playwright-core.
  */
 import { mkdirSync } from 'node:fs';
@@ -18,10 +20,19 @@ import { galleryEntries, galleryWorkflow, GALLERY_WORKFLOW_ID } from './lib/gall
 import { installN8n, N8nInstance, packPackage } from './lib/n8n';
 import type { RunningN8n } from './lib/n8n';
 import { repoRoot, stopChildrenOnSignals } from './lib/processes';
-import { briaCredential, loadExample, prepareExample } from './lib/workflows';
+import { LocalS3Server, LocalSmtpServer } from './lib/recipeServices';
+import { briaCredential, loadExample, prepareExample, withCredential } from './lib/workflows';
 
 const say = (text: string) => process.stderr.write(`[screenshots] ${text}\n`);
 const LOOP_ID = 'briaShotsLoop';
+
+/** The recipes in examples/, each shot on the canvas as `docs/screenshots/recipe-<name>.png`. */
+const RECIPES = [
+	{ file: 'form-variations-to-email.json', id: 'briaShotsRecipeForm', shot: 'recipe-form-variations-to-email' },
+	{ file: 'cms-webhook-to-s3.json', id: 'briaShotsRecipeCms', shot: 'recipe-cms-webhook-to-s3' },
+	{ file: 'edit-structured-prompt.json', id: 'briaShotsRecipeEdit', shot: 'recipe-edit-structured-prompt' },
+	{ file: 'newest-model-generate.json', id: 'briaShotsRecipeModel', shot: 'recipe-newest-model-generate' },
+];
 
 async function main(): Promise<void> {
 	const outDir = path.join(repoRoot(), 'docs', 'screenshots');
@@ -30,12 +41,16 @@ async function main(): Promise<void> {
 	let instance: N8nInstance | undefined;
 	let running: RunningN8n | undefined;
 	let browser: Browser | undefined;
+	let smtp: LocalSmtpServer | undefined;
+	let s3: LocalS3Server | undefined;
 	const packDir = await mkdtemp(path.join(tmpdir(), 'bria-pack-'));
 	const cleanup = async () => {
 		await browser?.close();
 		await running?.stop();
 		await instance?.dispose();
 		await backend?.stop();
+		await smtp?.stop();
+		await s3?.stop();
 		await rm(packDir, { recursive: true, force: true });
 	};
 	stopChildrenOnSignals(cleanup);
@@ -47,10 +62,26 @@ async function main(): Promise<void> {
 		const install = await installN8n({ log: (text) => process.stderr.write(text) });
 		instance = await N8nInstance.create({ install, tarball: await packPackage(packDir) });
 		const credential = { id: 'briaShotsCredential', name: 'Bria API' };
-		await instance.importCredentials([briaCredential(credential.id, backend.apiToken, backend.baseUrl, credential.name)]);
+		smtp = await LocalSmtpServer.start();
+		s3 = await LocalS3Server.start(['brand-images']);
+		const smtpCredential = { id: 'briaShotsSmtp', name: 'SMTP' };
+		const s3Credential = { id: 'briaShotsS3', name: 'S3' };
+		await instance.importCredentials([
+			briaCredential(credential.id, backend.apiToken, backend.baseUrl, credential.name),
+			smtp.n8nCredential(smtpCredential.id, smtpCredential.name),
+			s3.n8nCredential(s3Credential.id, s3Credential.name),
+		]);
 		const entries = galleryEntries(credential);
 		const loop = prepareExample(loadExample('structured-prompt-loop.json'), LOOP_ID, credential, backend.modelId);
-		await instance.importWorkflows([galleryWorkflow(entries), loop]);
+		const recipes = RECIPES.map(({ file, id }) =>
+			withCredential(
+				withCredential(prepareExample(loadExample(file), id, credential, backend!.modelId), 'n8n-nodes-base.emailSend', 'smtp', smtpCredential),
+				'n8n-nodes-base.s3',
+				's3',
+				s3Credential,
+			),
+		);
+		await instance.importWorkflows([galleryWorkflow(entries), loop, ...recipes]);
 		running = await instance.start();
 		await running.setupOwner();
 
@@ -71,6 +102,13 @@ async function main(): Promise<void> {
 		await editor.openNode(GALLERY_WORKFLOW_ID, entries[0].node.id);
 		await editor.modelListEntries();
 		await shoot('model-picker', 'ndv');
+
+		// Each recipe as imported and set up (credentials, model picked), the whole workflow in view.
+		for (const recipe of RECIPES) {
+			await editor.openWorkflow(recipe.id);
+			await editor.fitView();
+			await shoot(recipe.shot, 'page');
+		}
 
 		// The loop example on the canvas after a run from the editor, then one node's output.
 		await editor.openWorkflow(LOOP_ID);
