@@ -128,6 +128,94 @@ export class Editor {
 		return (await items.allTextContents()).map((text) => text.replace(/\s+/g, ' ').trim());
 	}
 
+	/**
+	 * Opens an options parameter's dropdown in the open panel (as a user clicks it), returns the
+	 * choices' names in display order and closes it again with Escape.
+	 */
+	async dropdownChoices(parameterName: string): Promise<string[]> {
+		await this.parameter(parameterName).locator('input').first().click();
+		await this.page.locator('.el-select-dropdown__item:visible').first().waitFor({ state: 'visible' });
+		const choices = await this.page.evaluate(() =>
+			Array.from(document.querySelectorAll('.el-select-dropdown__item'))
+				.filter((el) => el.getClientRects().length > 0)
+				.map((el) => (el.querySelector('.option-headline') ?? el).textContent?.replace(/\s+/g, ' ').trim() ?? ''),
+		);
+		await this.page.keyboard.press('Escape');
+		await this.page.locator('.el-select-dropdown__item:visible').first().waitFor({ state: 'hidden' });
+		return choices;
+	}
+
+	/** Flips a boolean parameter's switch in the open panel and waits until it shows `on`. */
+	async setSwitch(parameterName: string, on: boolean): Promise<void> {
+		if ((await this.switchIsOn(parameterName)) !== on) await this.parameter(parameterName).locator('.el-switch').first().click();
+		await this.page.waitForFunction(
+			({ name, wanted }) => {
+				const el = document.querySelector(`[data-test-id="ndv"] [data-test-id="parameter-input-${name}"] .el-switch`);
+				return el?.classList.contains('is-checked') === wanted;
+			},
+			{ name: parameterName, wanted: on },
+		);
+	}
+
+	/** Waits until a parameter input of the open panel is shown (`visible`) or gone (`hidden`). */
+	async waitForParameter(parameterName: string, state: 'visible' | 'hidden'): Promise<void> {
+		await this.parameter(parameterName).waitFor({ state });
+	}
+
+	/**
+	 * Adds an option of the Options collection as a user does, and waits for its field: picks it from
+	 * the "Add Option" list, or, where the collection has a single option, clicks the "Add Option"
+	 * button n8n shows instead of a list (it adds that option directly).
+	 */
+	async addOption(displayName: string, parameterName: string): Promise<void> {
+		const add = this.page.locator('[data-test-id="ndv"] [data-test-id="collection-parameter-add"]').first();
+		const isList = (await add.locator('input').count()) > 0;
+		await add.click();
+		if (isList) await this.page.locator('[data-test-id="collection-parameter-option"]:visible').filter({ hasText: displayName }).first().click();
+		await this.waitForParameter(parameterName, 'visible');
+	}
+
+	/** Whether a boolean parameter's switch is on. */
+	async switchIsOn(parameterName: string): Promise<boolean> {
+		const classes = await this.parameter(parameterName).locator('.el-switch').first().getAttribute('class');
+		return (classes ?? '').split(/\s+/).includes('is-checked');
+	}
+
+	/** The text in a parameter's input box (what the user reads there). */
+	async parameterValue(parameterName: string): Promise<string> {
+		return await this.parameter(parameterName).locator('input').first().inputValue();
+	}
+
+	/** Types a value into a parameter's input box and leaves it (Tab), as a user does; returns what the box then holds. */
+	async typeInto(parameterName: string, value: string): Promise<string> {
+		const input = this.parameter(parameterName).locator('input').first();
+		await input.fill(value);
+		await input.press('Tab');
+		return await input.inputValue();
+	}
+
+	/**
+	 * The description n8n shows for a parameter: the tooltip of the "?" icon beside its label, which
+	 * appears once the pointer rests on the label and then on the icon.
+	 */
+	async parameterTooltip(parameterName: string): Promise<string> {
+		const label = this.page
+			.locator('[data-test-id="ndv"] [data-test-id="input-label"]')
+			.filter({ has: this.page.locator(`[data-test-id="parameter-input-${parameterName}"]`) })
+			.first();
+		await label.locator('label').first().hover();
+		await label.locator('label [data-grace-area-trigger]').first().hover();
+		const tooltip = this.page.locator('.n8n-tooltip:visible').filter({ hasText: /\S/ }).first();
+		await tooltip.waitFor({ state: 'visible' });
+		const text = (await tooltip.textContent())?.replace(/\s+/g, ' ').trim() ?? '';
+		await this.page.mouse.move(0, 0);
+		return text;
+	}
+
+	private parameter(parameterName: string) {
+		return this.page.locator(`[data-test-id="ndv"] [data-test-id="parameter-input-${parameterName}"]`).first();
+	}
+
 	/** Clicks "Execute workflow" and waits until `nodeCount` nodes show success (failing fast on an error mark). */
 	async runWorkflow(nodeCount: number, timeoutMs = 90_000): Promise<void> {
 		await this.page.locator('[data-test-id="execute-workflow-button"]').first().click();

@@ -2,6 +2,9 @@
  * The node panel in the real n8n editor (headless Chromium): each operation and input mode shows
  * exactly the fields that mode allows, the Options list offers only what applies, and the model
  * picker lists only the organization's usable tailored models (the node's listSearch, live).
+ * The fields of issue 15 as a user meets them: the Resource picker with Model, Model → Get Many
+ * (Limit only without Return All, Options → Only Usable) and Get (Model ID alone), Image →
+ * Generate's Images per Item and Concurrency (0 = no cap, up to 10000) added from "Add Option".
  * BRIA_E2E_SKIP_BROWSER=1 skips this file where no Chromium can be installed.
  */
 import type { Browser } from 'playwright-core';
@@ -10,8 +13,8 @@ import { BriaSimulator } from '../simulator/BriaSimulator';
 import { Editor, ensureChromium, launchChromium } from '../../scripts/lib/editor';
 import { galleryEntries, galleryWorkflow, GALLERY_WORKFLOW_ID } from '../../scripts/lib/gallery';
 import type { GalleryEntry } from '../../scripts/lib/gallery';
-import type { N8nInstance, RunningN8n } from '../../scripts/lib/n8n';
-import { briaCredential } from '../../scripts/lib/workflows';
+import type { N8nInstance, RunningN8n, WorkflowFile } from '../../scripts/lib/n8n';
+import { briaCredential, briaNode, manualTrigger } from '../../scripts/lib/workflows';
 import { newInstance, SETUP_TIMEOUT_MS, TOKEN } from './helpers';
 
 const CREDENTIAL = { id: 'briaE2eEditor0001', name: 'Bria API (e2e)' };
@@ -22,6 +25,7 @@ const IMAGE_OPTIONS = [
 	'Concurrency',
 	'Download Image',
 	'Guidance Scale',
+	'Images per Item',
 	'Max Wait Time (Seconds)',
 	'Model Influence',
 	'Negative Prompt',
@@ -72,6 +76,43 @@ const EXPECTED: Record<GalleryEntry['key'], { names: string[]; labels: string[];
 	},
 };
 
+/** Nodes of the fields added by issue 15, as a user drops them on a canvas (nothing set beyond the picks). */
+const NEW_FIELDS_WORKFLOW_ID = 'briaPanelIssue15';
+const newFieldNodes = {
+	modelGetMany: briaNode('Model: Get Many', { resource: 'model', operation: 'getAll' }, CREDENTIAL),
+	modelGet: briaNode('Model: Get', { resource: 'model', operation: 'get' }, CREDENTIAL),
+	imageGenerate: briaNode(
+		'Image: Generate',
+		{
+			resource: 'image',
+			operation: 'generate',
+			model: { __rl: true, mode: 'list', value: '101', cachedResultName: 'Brand Product Shots' },
+			inputMode: 'prompt',
+			prompt: 'Our ceramic mug on a sunlit kitchen table',
+			options: {},
+		},
+		CREDENTIAL,
+	),
+};
+function newFieldsWorkflow(): WorkflowFile {
+	const trigger = manualTrigger();
+	trigger.position = [0, 0];
+	Object.values(newFieldNodes).forEach((node, index) => {
+		node.position = [280 + index * 260, 0];
+	});
+	return {
+		id: NEW_FIELDS_WORKFLOW_ID,
+		name: 'Bria Tailored: Model resource, Images per Item, Concurrency',
+		active: false,
+		nodes: [trigger, ...Object.values(newFieldNodes)],
+		connections: {},
+		settings: { executionOrder: 'v1' },
+	};
+}
+const N8N_CUSTOM_API_CALL = 'Custom API Call';
+/** Fields of the Image and Structured Prompt operations: none belongs on a Model panel. */
+const GENERATE_FIELDS = ['model', 'inputMode', 'prompt', 'structuredPrompt', 'seed', 'waitForCompletion', 'requestId'];
+
 const skip = process.env.BRIA_E2E_SKIP_BROWSER === '1';
 const describeBrowser = skip ? describe.skip : describe;
 
@@ -87,11 +128,13 @@ describeBrowser('Bria Tailored in the n8n editor', () => {
 		sim = await BriaSimulator.start({ token: TOKEN, jobMs: 300 });
 		n8n = await newInstance();
 		await n8n.importCredentials([briaCredential(CREDENTIAL.id, TOKEN, sim.baseUrl, CREDENTIAL.name)]);
-		await n8n.importWorkflows([galleryWorkflow(entries)]);
+		await n8n.importWorkflows([galleryWorkflow(entries), newFieldsWorkflow()]);
 		running = await n8n.start();
 		await running.setupOwner();
 		browser = await launchChromium(chromium);
 		editor = await Editor.signIn(browser, running.baseUrl);
+		// Panels changed in a test are left unsaved: the next test's reload leaves them (n8n asks first).
+		editor.page.on('dialog', (dialog) => void (dialog.type() === 'beforeunload' ? dialog.accept() : dialog.dismiss()));
 	}, SETUP_TIMEOUT_MS);
 
 	afterAll(async () => {
@@ -120,5 +163,85 @@ describeBrowser('Bria Tailored in the n8n editor', () => {
 		const listCalls = sim.requests('models');
 		expect(listCalls.length).toBeGreaterThan(0);
 		expect(listCalls.every((entry) => entry.headers.api_token === TOKEN)).toBe(true);
+	});
+
+	test('the Resource picker offers Image, Model, Request and Structured Prompt; Model offers Get and Get Many', async () => {
+		await editor.openNode(NEW_FIELDS_WORKFLOW_ID, newFieldNodes.modelGetMany.id);
+		// n8n itself appends "Custom API Call" to a node's resources and operations (an HTTP Request
+		// with the node's credential); everything before it is the node's own list.
+		const ours = (choices: string[]) => (choices.at(-1) === N8N_CUSTOM_API_CALL ? choices.slice(0, -1) : choices);
+		expect(ours(await editor.dropdownChoices('resource'))).toEqual(['Image', 'Model', 'Request', 'Structured Prompt']);
+		expect(ours(await editor.dropdownChoices('operation'))).toEqual(['Get', 'Get Many']);
+	});
+
+	test('Model → Get Many: Return All, Limit only while Return All is off, Options → Only Usable (on)', async () => {
+		await editor.openNode(NEW_FIELDS_WORKFLOW_ID, newFieldNodes.modelGetMany.id);
+		const panel = await editor.visibleParameters();
+		expect(panel.credential).toBe('Credential');
+		expect(panel.names).toEqual(['resource', 'operation', 'returnAll', 'limit']);
+		expect(panel.labels).toEqual(['Resource', 'Operation', 'Return All', 'Limit', 'Options']);
+		expect(await editor.switchIsOn('returnAll')).toBe(false);
+		expect(await editor.parameterValue('limit')).toBe('50');
+
+		// Return All on, as a user flips it: Limit goes; off again: it is back.
+		await editor.setSwitch('returnAll', true);
+		await editor.waitForParameter('limit', 'hidden');
+		const all = await editor.visibleParameters();
+		expect(all.names).toEqual(['resource', 'operation', 'returnAll']);
+		expect(all.labels).toEqual(['Resource', 'Operation', 'Return All', 'Options']);
+		await editor.setSwitch('returnAll', false);
+		await editor.waitForParameter('limit', 'visible');
+		expect((await editor.visibleParameters()).names).toEqual(['resource', 'operation', 'returnAll', 'limit']);
+
+		// Only Usable is the collection's one option: n8n shows an "Add Option" button that adds it.
+		await editor.addOption('Only Usable', 'onlyUsable');
+		const withOption = await editor.visibleParameters();
+		expect(withOption.names).toEqual(['resource', 'operation', 'returnAll', 'limit', 'onlyUsable']);
+		expect(withOption.labels).toEqual(['Resource', 'Operation', 'Return All', 'Limit', 'Options', 'Only Usable']);
+		expect(await editor.switchIsOn('onlyUsable')).toBe(true);
+	});
+
+	test('Model → Get: Model ID and none of the image fields', async () => {
+		await editor.openNode(NEW_FIELDS_WORKFLOW_ID, newFieldNodes.modelGet.id);
+		const panel = await editor.visibleParameters();
+		expect(panel.credential).toBe('Credential');
+		expect(panel.names).toEqual(['resource', 'operation', 'modelId']);
+		expect(panel.labels).toEqual(['Resource', 'Operation', 'Model ID']);
+		expect(panel.options).toEqual([]);
+		for (const name of GENERATE_FIELDS) expect(panel.names).not.toContain(name);
+		// No model picker, no Options collection.
+		expect(await editor.page.locator('[data-test-id="ndv"] [data-test-id="rlc-input"]').count()).toBe(0);
+		expect(await editor.page.locator('[data-test-id="ndv"] [data-test-id="collection-parameter-add"]').count()).toBe(0);
+	});
+
+	test('Image → Generate: Options offers Images per Item, added at 1', async () => {
+		await editor.openNode(NEW_FIELDS_WORKFLOW_ID, newFieldNodes.imageGenerate.id);
+		expect((await editor.visibleParameters()).options).toContain('Images per Item');
+		await editor.addOption('Images per Item', 'imagesPerItem');
+		expect(await editor.parameterValue('imagesPerItem')).toBe('1');
+		const after = await editor.visibleParameters();
+		expect(after.names).toEqual(['resource', 'operation', 'model', 'inputMode', 'prompt', 'waitForCompletion', 'imagesPerItem']);
+		expect(after.labels.at(-1)).toBe('Images per Item');
+		expect(after.options).not.toContain('Images per Item');
+	});
+
+	test('Image → Generate: Concurrency is added at 0, described as 0 = no cap, and takes up to 10000', async () => {
+		await editor.openNode(NEW_FIELDS_WORKFLOW_ID, newFieldNodes.imageGenerate.id);
+		await editor.addOption('Concurrency', 'concurrency');
+		// One comparison, so a wrong field shows every difference at once.
+		expect({
+			added: await editor.parameterValue('concurrency'),
+			description: await editor.parameterTooltip('concurrency'),
+			// The editor keeps a value in range as typed and brings one beyond the range back into it.
+			typed10000: await editor.typeInto('concurrency', '10000'),
+			typed10001: await editor.typeInto('concurrency', '10001'),
+			typed0: await editor.typeInto('concurrency', '0'),
+		}).toEqual({
+			added: '0',
+			description: expect.stringContaining('0 = no cap'),
+			typed10000: '10000',
+			typed10001: '10000',
+			typed0: '0',
+		});
 	});
 });
