@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { CREDENTIAL_TYPE, NODE_TYPE } from './n8n';
-import type { Connection, CredentialFile, WorkflowFile, WorkflowNode } from './n8n';
+import type { CredentialFile, WorkflowFile, WorkflowNode } from './n8n';
 import { repoRoot } from './processes';
 
 export interface CredentialRef {
@@ -162,18 +162,3 @@ export function withCredential(workflow: WorkflowFile, nodeType: string, credent
 		nodes: workflow.nodes.map((node) => (node.type === nodeType ? { ...node, credentials: { ...node.credentials, [credentialType]: credential } } : node)),
 	};
 }
-
-/** Drops nodes (e.g. third-party ones needing accounts) and every connection to or from them. */
-export function withoutNodes(workflow: WorkflowFile, isDropped: (node: WorkflowNode) => boolean): WorkflowFile {
-	const dropped = new Set(workflow.nodes.filter(isDropped).map((node) => node.name));
-	const connections: WorkflowFile['connections'] = {};
-	for (const [from, outputs] of Object.entries(workflow.connections)) {
-		if (dropped.has(from)) continue;
-		const main = outputs.main.map((targets: Connection[]) => targets.filter((target) => !dropped.has(target.node)));
-		if (main.some((targets) => targets.length)) connections[from] = { main };
-	}
-	return { ...workflow, nodes: workflow.nodes.filter((node) => !dropped.has(node.name)), connections };
-}
-
-/** Node types that need a third-party account (they stay unconfigured in the examples). */
-export const THIRD_PARTY_TYPES = ['n8n-nodes-base.googleDrive', 'n8n-nodes-base.emailSend'];

@@ -36,10 +36,8 @@ afterAll(async () => {
 
 test('there are the documented examples (the recipes run end to end in recipes.test.ts)', () => {
 	expect(examples.map((example) => example.file)).toEqual([
-		'cms-webhook-to-email.json',
 		'cms-webhook-to-s3.json',
 		'edit-structured-prompt.json',
-		'form-to-google-drive.json',
 		'form-variations-to-email.json',
 		'newest-model-generate.json',
 		'structured-prompt-loop.json',

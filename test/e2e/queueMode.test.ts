@@ -16,8 +16,9 @@ import type { OwnerSession, RunningN8n, WorkflowFile, WorkflowNode } from '../..
 import { installServices, startPostgres, startRedis } from '../../scripts/lib/services';
 import type { Postgres, Service } from '../../scripts/lib/services';
 import { sleep, waitFor } from '../../scripts/lib/processes';
-import { briaCredential, briaNode, linearWorkflow, loadExample, modelById, prepareExample, THIRD_PARTY_TYPES, withoutNodes, workflowId } from '../../scripts/lib/workflows';
+import { briaCredential, briaNode, linearWorkflow, modelById, workflowId } from '../../scripts/lib/workflows';
 import { BriaSimulator, pngDimensions } from '../simulator/BriaSimulator';
+import { brandImageFormWorkflow } from './fixtures';
 import { acceptedSubmits, body, expectTokenOnlyOnApiHost, SETUP_TIMEOUT_MS, sharedInstall, TOKEN } from './helpers';
 
 const CREDENTIAL = { id: 'briaE2eQueue00001', name: 'Bria API (queue e2e)' };
@@ -121,10 +122,7 @@ const budgetHook: WorkflowFile = linearWorkflow(workflowId('queueBudget'), 'e2e 
 	},
 ]);
 
-const form = withoutNodes(
-	prepareExample(loadExample('form-to-google-drive.json'), workflowId('queueForm'), CREDENTIAL, 102),
-	(node) => THIRD_PARTY_TYPES.includes(node.type),
-);
+const form = brandImageFormWorkflow(workflowId('queueForm'), CREDENTIAL, 102);
 
 let redis: Service | undefined;
 let postgres: Postgres | undefined;
@@ -283,7 +281,7 @@ test(`a burst of ${BURST} webhook executions is spread over both workers, each a
 	process.stderr.write(`[queue e2e] burst of ${BURST}: wall ${(wallMs / 1000).toFixed(1)} s, by worker ${byWorker.join(' / ')}\n`);
 });
 
-test('a Form Trigger submission is run by a worker and renders the image (example: form → Google Drive)', async () => {
+test('a Form Trigger submission is run by a worker and renders the image', async () => {
 	const page = await request(`${main!.baseUrl}/form/bria-brand-image`);
 	expect(page.statusCode).toBe(200);
 	expect(await page.body.text()).toContain('Request an on-brand image');

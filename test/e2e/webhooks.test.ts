@@ -1,8 +1,8 @@
 /**
- * Event-driven paths in a running n8n (`n8n start`): the CMS example (Webhook → Bria Tailored →
+ * Event-driven paths in a running n8n (`n8n start`): a CMS event (Webhook → Bria Tailored →
  * Respond to Webhook) called with undici as a CMS would, a webhook answering with the PNG itself,
- * and the form example's Form Trigger submitted with a multipart POST. Third-party nodes of the
- * examples (Send Email, Google Drive) are left out: they need accounts.
+ * and a Form Trigger submitted with a multipart POST. The recipes in examples/, with their email and
+ * storage steps, run in recipes.test.ts.
  */
 import { randomUUID } from 'node:crypto';
 
@@ -10,14 +10,14 @@ import { FormData, request } from 'undici';
 
 import { BriaSimulator, pngDimensions } from '../simulator/BriaSimulator';
 import type { N8nInstance, RunningN8n, WorkflowFile } from '../../scripts/lib/n8n';
-import { briaCredential, briaNode, linearWorkflow, loadExample, modelById, prepareExample, THIRD_PARTY_TYPES, withoutNodes, workflowId } from '../../scripts/lib/workflows';
+import { briaCredential, briaNode, linearWorkflow, modelById, workflowId } from '../../scripts/lib/workflows';
+import { brandImageFormWorkflow, cmsEventWorkflow } from './fixtures';
 import { acceptedSubmits, body, expectTokenOnlyOnApiHost, newInstance, requestsTo, SETUP_TIMEOUT_MS, TOKEN } from './helpers';
 
 const CREDENTIAL = { id: 'briaE2eWebhooks01', name: 'Bria API (e2e)' };
-const thirdParty = (node: { type: string }) => THIRD_PARTY_TYPES.includes(node.type);
 
-const cms = withoutNodes(prepareExample(loadExample('cms-webhook-to-email.json'), workflowId('cms'), CREDENTIAL, 101), thirdParty);
-const form = withoutNodes(prepareExample(loadExample('form-to-google-drive.json'), workflowId('form'), CREDENTIAL, 102), thirdParty);
+const cms = cmsEventWorkflow(workflowId('cms'), CREDENTIAL, 101);
+const form = brandImageFormWorkflow(workflowId('form'), CREDENTIAL, 102);
 const imageWebhook: WorkflowFile = linearWorkflow(workflowId('imageHook'), 'e2e: webhook answering with the PNG', [
 	{
 		id: randomUUID(),
@@ -71,7 +71,7 @@ async function postJson(path: string, payload: unknown) {
 	return { status: response.statusCode, headers: response.headers, bytes: Buffer.from(await response.body.arrayBuffer()) };
 }
 
-test('a CMS event gets the generated image back in the HTTP response (example: CMS event → hero image)', async () => {
+test('a CMS event gets the generated image back in the HTTP response', async () => {
 	const event = { event: 'entry.publish', entry: { title: 'Spring launch', summary: 'Our new mug in pastel colours.' } };
 	const response = await postJson('/webhook/bria-cms-event', event);
 	expect(response.status).toBe(200);
@@ -92,7 +92,7 @@ test('a CMS event gets the generated image back in the HTTP response (example: C
 		sync: false,
 	});
 	expect(submit.requestId).toBe(answer.request_id);
-	// The node downloaded the image too (for the email attachment), and the URL it returned works.
+	// The node downloaded the image too (binary output for the next node), and the URL it returned works.
 	expect(requestsTo(sim, 'image').map((entry) => entry.requestId)).toEqual([answer.request_id]);
 	const image = await request(answer.image_url as string);
 	expect(pngDimensions(Buffer.from(await image.body.arrayBuffer()))).toEqual({ width: 1024, height: 576 });
@@ -126,7 +126,7 @@ test('a webhook can answer with the PNG itself (Respond to Webhook → binary)',
 	expect(Buffer.from(await stored.body.arrayBuffer()).equals(response.bytes)).toBe(true);
 });
 
-test('the form example: the Form Trigger page is served and a submission renders the image (example: form → Google Drive)', async () => {
+test('a Form Trigger: the page is served and a submission renders the image', async () => {
 	const page = await request(`${running.baseUrl}/form/bria-brand-image`);
 	expect(page.statusCode).toBe(200);
 	expect(await page.body.text()).toContain('Request an on-brand image');
