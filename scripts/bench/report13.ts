@@ -99,6 +99,11 @@ function scaleSection(envelope: PartEnvelope<'scale'>): string {
 								`${sample.items} / ${sample.items}`,
 							],
 							['**Peak RSS − idle process** (peak / idle)', (row) => (row.rss ? `**${mib(row.rss.peakRss - row.rss.baselineRss)}** (${mib(row.rss.peakRss)} / ${mib(row.rss.baselineRss)})` : '–'), '–'],
+							[
+								'Still held after the run, output released, GC: RSS / ArrayBuffers above idle',
+								(row) => (row.rss?.retained ? `${mib(row.rss.retained.rss)} / ${mib(row.rss.retained.arrayBuffers)}` : 'not measured'),
+								'0 / 0',
+							],
 						] as Array<[string, (row: ScaleRow) => string, string]>)
 					: []),
 			]),
@@ -268,7 +273,11 @@ function fairnessSection(envelope: PartEnvelope<'fairness'>): string {
 				['Every execution completed? (batch items failed; singles failed)', (row) => `${row.batchFailed || row.singlesFailed ? '**no**' : 'yes'} (${row.batchFailed} / ${row.batchItems}; ${row.singlesFailed} / ${row.singles})${row.stoppedAtCap ? `, stopped at the ${cap(row)} cap` : ''}`, 'yes'],
 				['**Batch turns per window while the stream lasts** (windows 1…, submits + checks)', (row) => `**${batchTurns(row).join(', ') || 'none'}** = ${percent(batchShare(row))} of those windows' turns`, fair],
 				["Singles' answer time p50 / p95", (row) => `${seconds(row.singlesAnswerP50Ms)} / ${seconds(row.singlesAnswerP95Ms)}`, `${seconds(sample.singlesDurationP50Ms)} / ${seconds(sample.singlesDurationP95Ms)} (their jobs)`],
-				['Wall (batch start to last answer) = × its limit', (row) => `${seconds(row.wallMs)} = ${ratio(row.wallMs / row.limitMs)}`, seconds(sample.limitMs)],
+				[
+					'Wall (batch start to last answer) = × its limit',
+					(row) => `${seconds(row.wallMs)} = ${ratio(row.wallMs / row.limitMs)}${row.batchFailed + row.singlesFailed ? ` (${row.batchFailed + row.singlesFailed} jobs never done: the limit counts them)` : ''}`,
+					seconds(sample.limitMs),
+				],
 				['429s (submits / status checks) = share', (row) => `${row.throttled} (${row.submits429} / ${row.status429}) = ${percent(share(row))}`, '0'],
 				['Turns per window (window: batch submits+checks / singles submits+checks)', perWindow, `${sample.perMinute} + ${sample.perMinute} per window`],
 				['Errors', (row) => row.errors.join(' / ') || 'none', '–'],

@@ -179,75 +179,86 @@ export async function measureScale(variant: string): Promise<ScaleResult> {
 		gc();
 		await sleep(200);
 		gc();
-		const baselineRss = process.memoryUsage().rss;
+		const idle = process.memoryUsage();
+		const baselineRss = idle.rss;
 		stamp = generationStamp();
 		const cpuBefore = process.cpuUsage();
 		// The profile outermost: RSS, loop delay and CPU stop being sampled before it is stopped and serialized.
 		let cpu = { user: 0, system: 0 };
-		const profiledRun = await profiled(chosen.profile, async () => {
-			const inner = await peakRss(() => withLoopLag(() => runBriaNode({ credentials, items: scaleItems(items, download), continueOnFail: true, cancelAfterMs: CAP_MS, parameters })));
-			cpu = process.cpuUsage(cpuBefore);
-			return inner;
-		});
-		const measured = profiledRun.value;
-		const result: RunResult = measured.value.value;
-		const profile = profiledRun.profile;
-		const lag = measured.value.lag;
-		const log = await sim.log();
-		const jobs = log.jobs.filter((job) => job.prompt?.startsWith('bench scale'));
-		const failedInOutput = failedItems(result, items);
-		const stoppedAtCap = result.durationMs >= CAP_MS;
-		// A run stopped at the cap has no output items: count the jobs its status checks found done.
-		const detected = new Set(log.entries.filter((entry) => entry.route === 'status' && entry.jobStatus === 'COMPLETED').map((entry) => entry.requestId)).size;
-		const completed = stoppedAtCap ? Math.min(detected, items) : items - failedInOutput;
-		const failed = items - completed;
-		// Jobs that never started (stopped at the cap) take the nominal time: the limit is then the limit for all of them.
-		const durations = [...jobs.map((job) => job.durationMs), ...Array(Math.max(0, items - jobs.length)).fill(JOB_MS)];
-		const perJob = (ms: number) => ms / Math.max(1, completed);
-		const cpuSplit: CpuSplit | undefined = profile
-			? {
-					totalMsPerJob: perJob((cpu.user + cpu.system) / 1000),
-					systemMsPerJob: perJob(cpu.system / 1000),
-					sampledMsPerJob: Object.fromEntries(Object.entries(splitProfile(profile)).map(([who, ms]) => [who, perJob(ms)])),
-					profileIntervalUs: PROFILE_INTERVAL_US,
-					jobs: completed,
-				}
-			: undefined;
-		const binary = result.items.find((item) => item.binary?.data)?.binary?.data;
-		const stored = result.items.map((item) => item.binary?.data?.bytes ?? 0).filter((bytes) => bytes > 0);
-		const rss: RssFigures = {
-			binaryMode: binary ? (binary.id ? binary.id.split(':')[0] : 'default (in memory)') : download ? 'none in the output' : 'downloads off',
-			images: stored.length,
-			downloads: jobs.reduce((sum, job) => sum + job.downloads, 0),
-			imageBytesMean: stored.length ? stored.reduce((sum, bytes) => sum + bytes, 0) / stored.length : 0,
-			baselineRss,
-			peakRss: measured.peak,
-			maxRss: process.resourceUsage().maxRSS * 1024,
-		};
-		const row: ScaleRow = {
-			...endLoad(stamp),
-			variant,
-			items,
-			jobMs: JOB_MS,
-			jitterMs: JITTER_MS,
-			perMinute,
-			plan: place,
-			download,
-			capMs: CAP_MS,
-			stoppedAtCap,
-			submitted: jobs.length,
-			completed,
-			failed,
-			wallMs: result.durationMs,
-			limitMs: wallLimitMs(durations, perMinute),
-			lag,
-			cpu: cpuSplit,
-			rss,
-			...requestCounts(log),
-			errors: errorMessages(result),
-		};
+		// In a function of its own: once it returns, nothing of the run's output is referenced here.
+		const row = await (async (): Promise<ScaleRow> => {
+			const profiledRun = await profiled(chosen.profile, async () => {
+				const inner = await peakRss(() => withLoopLag(() => runBriaNode({ credentials, items: scaleItems(items, download), continueOnFail: true, cancelAfterMs: CAP_MS, parameters })));
+				cpu = process.cpuUsage(cpuBefore);
+				return inner;
+			});
+			const measured = profiledRun.value;
+			const result: RunResult = measured.value.value;
+			const profile = profiledRun.profile;
+			const lag = measured.value.lag;
+			const log = await sim.log();
+			const jobs = log.jobs.filter((job) => job.prompt?.startsWith('bench scale'));
+			const failedInOutput = failedItems(result, items);
+			const stoppedAtCap = result.durationMs >= CAP_MS;
+			// A run stopped at the cap has no output items: count the jobs its status checks found done.
+			const detected = new Set(log.entries.filter((entry) => entry.route === 'status' && entry.jobStatus === 'COMPLETED').map((entry) => entry.requestId)).size;
+			const completed = stoppedAtCap ? Math.min(detected, items) : items - failedInOutput;
+			const failed = items - completed;
+			// Jobs that never started (stopped at the cap) take the nominal time: the limit is then the limit for all of them.
+			const durations = [...jobs.map((job) => job.durationMs), ...Array(Math.max(0, items - jobs.length)).fill(JOB_MS)];
+			const perJob = (ms: number) => ms / Math.max(1, completed);
+			const cpuSplit: CpuSplit | undefined = profile
+				? {
+						totalMsPerJob: perJob((cpu.user + cpu.system) / 1000),
+						systemMsPerJob: perJob(cpu.system / 1000),
+						sampledMsPerJob: Object.fromEntries(Object.entries(splitProfile(profile)).map(([who, ms]) => [who, perJob(ms)])),
+						profileIntervalUs: PROFILE_INTERVAL_US,
+						jobs: completed,
+					}
+				: undefined;
+			const binary = result.items.find((item) => item.binary?.data)?.binary?.data;
+			const stored = result.items.map((item) => item.binary?.data?.bytes ?? 0).filter((bytes) => bytes > 0);
+			const rss: RssFigures = {
+				binaryMode: binary ? (binary.id ? binary.id.split(':')[0] : 'default (in memory)') : download ? 'none in the output' : 'downloads off',
+				images: stored.length,
+				downloads: jobs.reduce((sum, job) => sum + job.downloads, 0),
+				imageBytesMean: stored.length ? stored.reduce((sum, bytes) => sum + bytes, 0) / stored.length : 0,
+				baselineRss,
+				peakRss: measured.peak,
+				maxRss: process.resourceUsage().maxRSS * 1024,
+			};
+			return {
+				...endLoad(stamp),
+				variant,
+				items,
+				jobMs: JOB_MS,
+				jitterMs: JITTER_MS,
+				perMinute,
+				plan: place,
+				download,
+				capMs: CAP_MS,
+				stoppedAtCap,
+				submitted: jobs.length,
+				completed,
+				failed,
+				wallMs: result.durationMs,
+				limitMs: wallLimitMs(durations, perMinute),
+				lag,
+				cpu: cpuSplit,
+				rss,
+				...requestCounts(log),
+				errors: errorMessages(result),
+			};
+		})();
+		// What the process still holds once the run's output is released and garbage collected:
+		// memory that outlives its execution (a download's buffer kept alive by a listener, say).
+		gc();
+		await sleep(200);
+		gc();
+		const held = process.memoryUsage();
+		if (row.rss) row.rss.retained = { rss: held.rss - idle.rss, arrayBuffers: held.arrayBuffers - idle.arrayBuffers };
 		progress(
-			`scale ${variant}: ${stoppedAtCap ? `not done after ${CAP_MS / 1000} s` : `done in ${(row.wallMs / 1000).toFixed(1)} s`} (${row.submitted} of ${items} submitted, ${completed} completed, ${row.throttled} × 429, loop lag p99 ${lag.p99Ms.toFixed(1)} ms, peak RSS +${((measured.peak - baselineRss) / 2 ** 20).toFixed(0)} MiB)`,
+			`scale ${variant}: ${row.stoppedAtCap ? `not done after ${CAP_MS / 1000} s` : `done in ${(row.wallMs / 1000).toFixed(1)} s`} (${row.submitted} of ${items} submitted, ${row.completed} completed, ${row.throttled} × 429, loop lag p99 ${row.lag?.p99Ms.toFixed(1)} ms, peak RSS +${(((row.rss?.peakRss ?? 0) - baselineRss) / 2 ** 20).toFixed(0)} MiB, still held after the run: RSS +${((held.rss - idle.rss) / 2 ** 20).toFixed(0)} MiB, ArrayBuffers +${((held.arrayBuffers - idle.arrayBuffers) / 2 ** 20).toFixed(0)} MiB)`,
 		);
 		return { rows: [row] };
 	} finally {

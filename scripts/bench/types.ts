@@ -283,6 +283,8 @@ export interface RssFigures {
 	peakRss: number;
 	/** The kernel's high-water mark (resourceUsage().maxRSS). */
 	maxRss: number;
+	/** Above the idle process once the run's output was released and garbage collected (absent in older rows). */
+	retained?: { rss: number; arrayBuffers: number };
 }
 
 /** One execution of many items (scale:300, scale:1000, scale:1000-downloads). */
