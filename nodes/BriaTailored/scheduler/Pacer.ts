@@ -26,8 +26,6 @@ export type Endpoint = 'imageSubmit' | 'structuredPromptSubmit' | 'status' | 'mo
 
 /** Bria's smallest plan: what a lane may send before it knows anything. */
 export const SLOWEST_PLAN_PER_MINUTE = 10;
-/** After a 429 the limit climbs back by this share of the plan (of itself without one) per quiet window. */
-const CLIMB_SHARE = 0.1;
 /** Pause after a 429 without Retry-After: doubles while 429s repeat. */
 const MIN_BACKOFF_MS = 2_000;
 const MAX_BACKOFF_MS = 60_000;
@@ -194,9 +192,13 @@ export class Lane {
 
 	private throttledOnce = false;
 
+	/** Growing as before any 429: up to twice what Bria accepted. Off from a 429 until a probe is taken. */
+	private growing = true;
+
 	private last429At = -Infinity;
 
-	private lastClimbAt = -Infinity;
+	/** When the lane last let one request past its limit, a quiet window after a 429. */
+	private probedAt = -Infinity;
 
 	private pausedUntil = 0;
 
@@ -406,15 +408,19 @@ export class Lane {
 	/** Rule 2, growing: only while the limit holds someone back. */
 	private climb(at: number): void {
 		const plan = this.budget.planPerMinute;
-		if (!this.throttledOnce) {
-			// Before any 429, without a plan: up to twice what Bria accepted (doubling per round trip).
-			if (plan <= 0) this.learned = Math.max(this.learned, 2 * this.window.accepted(at));
+		const ceiling = plan > 0 ? plan : Infinity;
+		if (this.growing) {
+			// Up to twice what Bria accepted in the window: doubling per round trip. With a plan and no
+			// 429 yet, the lane is at the plan already.
+			if (plan <= 0 || this.throttledOnce) this.learned = Math.min(ceiling, Math.max(this.learned, 2 * this.window.accepted(at)));
 			return;
 		}
-		if (at - this.last429At < WINDOW_MS || at - this.lastClimbAt < WINDOW_MS) return;
-		const step = Math.max(1, Math.ceil(CLIMB_SHARE * (plan > 0 ? plan : this.learned)));
-		this.learned = plan > 0 ? Math.min(plan, this.learned + step) : this.learned + step;
-		this.lastClimbAt = at;
+		// After a 429, a whole window without one: a single request past the limit asks whether the
+		// others have left. Bria taking it restarts the growth (`answered`); a 429 ends it (`shrink`).
+		if (at - this.last429At >= WINDOW_MS && this.probedAt < this.last429At) {
+			this.learned = Math.min(ceiling, this.learned + 1);
+			this.probedAt = at;
+		}
 	}
 
 	/** Rule 2, shrinking: Bria accepted this many in its window; someone else uses the rest. */
@@ -422,8 +428,8 @@ export class Lane {
 		const at = now();
 		this.learned = Math.max(1, this.window.accepted(at));
 		this.throttledOnce = true;
+		this.growing = false;
 		this.last429At = at;
-		this.lastClimbAt = at;
 		this.backoffMs =
 			retryAfterMs !== undefined
 				? Math.min(Math.max(retryAfterMs, MIN_RETRY_AFTER_MS), MAX_RETRY_AFTER_MS)
@@ -457,6 +463,8 @@ export class Lane {
 				this.backoffMs = 0;
 				const accepted = this.window.accepted(now());
 				if (accepted > this.budget.provenPerWindow) this.budget.provenPerWindow = accepted;
+				// Bria took the probe (as many as the raised limit, no 429 since): grow again.
+				if (!this.growing && this.probedAt > this.last429At && accepted >= this.learned) this.growing = true;
 				this.pump();
 			},
 			throttled: (retryAfterMs?: number) => {
