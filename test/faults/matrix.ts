@@ -78,7 +78,7 @@ export interface CaseSpec {
 	cancelAfterMs?: number;
 	credentials?: Partial<BriaCredential>;
 	/** Faults, job plans, simulator settings, jobs submitted earlier for this case (the simulator was just reset). */
-	setup?: (sim: BriaSimulator) => void | Promise<void>;
+	setup?: (sim: BriaSimulator) => unknown;
 	/** n8n's binary data store fails with this message (e.g. a full disk): prepareBinaryData throws. */
 	binaryStoreFails?: string;
 	/** How long to keep watching after the node returned: it must send nothing more. */
@@ -192,7 +192,8 @@ export function faultSuite(file: string, options: SimOptions = {}) {
 
 	async function run(spec: CaseSpec): Promise<CaseResult> {
 		if (!sim) throw new Error('simulator not started');
-		await spec.setup?.(sim);
+		// A setup may be async (a job submitted earlier) or return whatever its one expression gives.
+		await Promise.resolve(spec.setup?.(sim));
 		executions.length = 0;
 		const items = spec.items ?? [{ json: {} }];
 		const startedAt = Date.now();
