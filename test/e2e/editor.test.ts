@@ -232,7 +232,7 @@ describeBrowser('Bria Tailored in the n8n editor', () => {
 		expect({
 			added: await editor.parameterValue('concurrency'),
 			description: await editor.parameterTooltip('concurrency'),
-			// The editor keeps a value in range as typed and brings one beyond the range back into it.
+			// The editor keeps what is typed within the field's range and does not keep what is beyond it.
 			typed10000: await editor.typeInto('concurrency', '10000'),
 			typed10001: await editor.typeInto('concurrency', '10001'),
 			typed0: await editor.typeInto('concurrency', '0'),
