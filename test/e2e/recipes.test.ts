@@ -7,7 +7,8 @@
  *   Email. nodemailer's SMTP server receives the message; each attachment is byte-identical to the
  *   PNG the simulator made for its job.
  * - cms-webhook-to-s3.json: Webhook → Bria → S3 node → Respond to Webhook with the key. s3rver (an
- *   S3-protocol server) stores the object; read back, it is the job's PNG.
+ *   S3-protocol server, behind a front checking AWS Signature V4) stores the object; read back, it
+ *   is the job's PNG.
  * - edit-structured-prompt.json: Structured Prompt → Edit Fields (lighting, background_setting) →
  *   Recreate with the seed; the recreate submit carries the edited JSON and the seed.
  * - newest-model-generate.json: Model → Get Many → Sort → Limit → Generate; the submit uses the
@@ -23,7 +24,7 @@ import { BriaSimulator, defaultModels, pngDimensions } from '../simulator/BriaSi
 import type { SimModel } from '../simulator/BriaSimulator';
 import type { N8nInstance, RunningN8n, WorkflowFile } from '../../scripts/lib/n8n';
 import { NODE_TYPE } from '../../scripts/lib/n8n';
-import { LocalS3Server, LocalSmtpServer } from '../../scripts/lib/recipeServices';
+import { LocalS3Server, LocalSmtpServer, sigV4Problem } from '../../scripts/lib/recipeServices';
 import { briaCredential, loadExample, prepareExample, withCredential, workflowId } from '../../scripts/lib/workflows';
 import { acceptedSubmits, body, expectTokenOnlyOnApiHost, newInstance, pngOf, requestsTo, SETUP_TIMEOUT_MS, TOKEN } from './helpers';
 
@@ -105,6 +106,24 @@ function usesNoCode(workflow: WorkflowFile): void {
 	const code = workflow.nodes.filter((node) => /\.(code|function|functionItem)$/.test(node.type));
 	expect(code.map((node) => node.name)).toEqual([]);
 }
+
+test('the S3 server checks AWS Signature V4: AWS\'s documented S3 example passes, the same request with one byte changed does not', () => {
+	// "GET Object" example of AWS's Signature Version 4 documentation for S3 (header-based auth).
+	const keys = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
+	const headers = {
+		host: 'examplebucket.s3.amazonaws.com',
+		range: 'bytes=0-9',
+		'x-amz-content-sha256': 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+		'x-amz-date': '20130524T000000Z',
+		authorization:
+			'AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,SignedHeaders=host;range;x-amz-content-sha256;x-amz-date,Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41',
+	};
+	expect(sigV4Problem('GET', '/test.txt', headers, Buffer.alloc(0), keys)).toBeUndefined();
+	expect(sigV4Problem('GET', '/test.txT', headers, Buffer.alloc(0), keys)).toBe('SignatureDoesNotMatch');
+	expect(sigV4Problem('GET', '/test.txt', { ...headers, range: 'bytes=0-8' }, Buffer.alloc(0), keys)).toBe('SignatureDoesNotMatch');
+	expect(sigV4Problem('GET', '/test.txt', headers, Buffer.alloc(0), { ...keys, secretAccessKey: 'another secret' })).toBe('SignatureDoesNotMatch');
+	expect(sigV4Problem('GET', '/test.txt', headers, Buffer.from('x'), keys)).toBe('x-amz-content-sha256 is not the SHA-256 of the body');
+});
 
 test('edit-structured-prompt: Edit Fields changes lighting and background_setting, and the recreate submit carries that JSON and the seed', async () => {
 	usesNoCode(recipes.editSp);
@@ -213,6 +232,10 @@ describe('event-driven recipes in a running n8n', () => {
 		expect(pngDimensions(stored!.bytes)).toEqual({ width: 1024, height: 576 });
 		expect(stored!.bytes.equals(await storedPng(submit.requestId!))).toBe(true);
 		expect(await s3.listKeys(BUCKET)).toContain(answer.key);
+		// n8n's S3 node signed every request with the credential's key pair, and each signature checked out.
+		const fromN8n = s3.requests.filter((entry) => entry.signed);
+		expect(fromN8n.map((entry) => `${entry.method} ${entry.url}`)).toContain(`PUT /${BUCKET}/${answer.key}`);
+		expect(fromN8n.filter((entry) => !entry.verified || entry.status >= 400)).toEqual([]);
 		expectTokenOnlyOnApiHost(sim);
 	});
 
