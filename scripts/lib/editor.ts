@@ -212,6 +212,15 @@ export class Editor {
 		return text;
 	}
 
+	/** Labels of the open panel's fields that the AI model fills ("Defined automatically by the model"), in order. */
+	async definedByModel(): Promise<string[]> {
+		return await this.page.evaluate(() =>
+			Array.from(document.querySelectorAll('[data-test-id="ndv"] [data-test-id="input-label"]'))
+				.filter((label) => label.getClientRects().length > 0 && label.querySelector('[data-test-id="fromAI-override-field"]'))
+				.map((label) => (label.querySelector('label .n8n-text') ?? label).textContent?.replace(/\s+/g, ' ').trim() ?? ''),
+		);
+	}
+
 	private parameter(parameterName: string) {
 		return this.page.locator(`[data-test-id="ndv"] [data-test-id="parameter-input-${parameterName}"]`).first();
 	}

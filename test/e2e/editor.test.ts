@@ -4,7 +4,8 @@
  * picker lists only the organization's usable tailored models (the node's listSearch, live).
  * The fields of issue 15 as a user meets them: the Resource picker with Model, Model → Get Many
  * (Limit only without Return All, Options → Only Usable) and Get (Model ID alone), Image →
- * Generate's Images per Item and Concurrency (0 = no cap, up to 10000) added from "Add Option".
+ * Generate's Images per Item and Concurrency (0 = no cap, up to 10000) added from "Add Option", and
+ * Images per Item filled by the model in the AI-tool variant.
  * BRIA_E2E_SKIP_BROWSER=1 skips this file where no Chromium can be installed.
  */
 import type { Browser } from 'playwright-core';
@@ -93,6 +94,20 @@ const newFieldNodes = {
 		},
 		CREDENTIAL,
 	),
+	// The AI-agent tool variant as saved before anything is set: the editor applies its defaults.
+	imageTool: {
+		...briaNode(
+			'Image: Generate (tool)',
+			{
+				resource: 'image',
+				operation: 'generate',
+				model: { __rl: true, mode: 'list', value: '101', cachedResultName: 'Brand Product Shots' },
+				inputMode: 'prompt',
+			},
+			CREDENTIAL,
+		),
+		type: 'n8n-nodes-bria.briaTailoredTool',
+	},
 };
 function newFieldsWorkflow(): WorkflowFile {
 	const trigger = manualTrigger();
@@ -243,5 +258,17 @@ describeBrowser('Bria Tailored in the n8n editor', () => {
 			typed10001: '10000',
 			typed0: '0',
 		});
+	});
+
+	test('Image → Generate as an AI tool: Images per Item is defined by the model, told 1 to 4', async () => {
+		await editor.openNode(NEW_FIELDS_WORKFLOW_ID, newFieldNodes.imageTool.id);
+		const panel = await editor.visibleParameters();
+		expect(panel.labels).toContain('Images per Item');
+		expect(panel.options).not.toContain('Images per Item');
+		expect(await editor.definedByModel()).toEqual(['Prompt', 'Aspect Ratio', 'Images per Item']);
+		// What the model reads about the value it writes ($fromAI's description, editable below it).
+		expect(await editor.page.locator('[data-test-id="ndv"] textarea').evaluateAll((boxes) => boxes.map((box) => (box as HTMLTextAreaElement).value))).toContain(
+			'How many images to make, 1 to 4 (variations of the same request)',
+		);
 	});
 });
