@@ -9,6 +9,8 @@
  */
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { endLoad, generationStamp, progress, readyThenWait, requestCounts, withPlan } from './common';
@@ -32,13 +34,17 @@ export const SHARE_VARIANTS: Record<string, { processes: number }> = {
 
 interface Peer {
 	child: ChildProcess;
+	exited: Promise<void>;
 	ready: Promise<void>;
 	report: Promise<PeerReport>;
 }
 
 function startPeer(args: PeerArgs): Peer {
 	const child = fork(path.join(__dirname, 'sharePeer.js'), [JSON.stringify(args)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
-	const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`share: process ${args.label} exited (code ${code}) without figures`))));
+	const gone = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+	const exited = gone.then((code): never => {
+		throw new Error(`share: process ${args.label} exited (code ${code}) without figures`);
+	});
 	const ready = Promise.race([
 		exited,
 		new Promise<void>((resolve, reject) => {
@@ -61,7 +67,7 @@ function startPeer(args: PeerArgs): Peer {
 	// Whichever is not awaited must not surface as an unhandled rejection.
 	ready.catch(() => undefined);
 	report.catch(() => undefined);
-	return { child, ready, report };
+	return { child, exited: gone.then(() => undefined), ready, report };
 }
 
 export async function measureShare(variant: string): Promise<ShareResult> {
@@ -72,8 +78,9 @@ export async function measureShare(variant: string): Promise<ShareResult> {
 	let stamp = generationStamp();
 	progress(`share ${variant}: ${processes} process(es) × ${perProcess} executions, each stating the full ${PER_MINUTE}/min plan, one simulator at ${PER_MINUTE}/min (${stamp.generation})`);
 	const sim = await SimProcess.start({ jobMs: JOB_MS, jitterMs: JITTER_MS, rateLimitPerMinute: PER_MINUTE, retryAfterHeader: true });
-	const peers = Array.from({ length: processes }, (_, index) =>
-		startPeer({ label: String.fromCharCode(65 + index), credentials: sim.credentials, executions: perProcess, perMinute: PER_MINUTE, capMs: CAP_MS }),
+	const folders = Array.from({ length: processes }, () => mkdtempSync(path.join(tmpdir(), 'bria-bench-peer-')));
+	const peers = folders.map((userFolder, index) =>
+		startPeer({ label: String.fromCharCode(65 + index), credentials: sim.credentials, executions: perProcess, perMinute: PER_MINUTE, capMs: CAP_MS, userFolder }),
 	);
 	try {
 		await Promise.all(peers.map((peer) => peer.ready));
@@ -108,7 +115,13 @@ export async function measureShare(variant: string): Promise<ShareResult> {
 		progress(`share ${variant}: done in ${(wallMs / 1000).toFixed(0)} s (${row.throttled} × 429 of ${row.requests} requests, ${row.failed} failed)`);
 		return { rows: [row] };
 	} finally {
-		for (const peer of peers) if (peer.child.exitCode === null && peer.child.signalCode === null) peer.child.kill('SIGKILL');
+		// Each peer exits once it has reported; one that lingers is stopped (by its own pid).
+		const lingering = setTimeout(() => {
+			for (const peer of peers) if (peer.child.exitCode === null && peer.child.signalCode === null) peer.child.kill('SIGKILL');
+		}, 5_000);
+		await Promise.all(peers.map((peer) => peer.exited));
+		clearTimeout(lingering);
+		for (const folder of folders) rmSync(folder, { recursive: true, force: true });
 		await sim.stop();
 	}
 }

@@ -4,10 +4,6 @@
  * of single-item executions against the common simulator when told to go, and reports when each
  * answered. Arguments: JSON of PeerArgs in argv[2].
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-
 import { runBriaNode } from '../../test/harness/runNode';
 import type { BriaCredential } from '../../test/harness/runNode';
 import { errorMessages, failedItems, generateImages, keepConsole, readyThenWait, withPlan } from './common';
@@ -19,6 +15,8 @@ export interface PeerArgs {
 	/** The plan this process states on its credential (the organization's full plan). */
 	perMinute: number;
 	capMs: number;
+	/** n8n's user folder for this process; share.ts makes it and removes it once the process is gone. */
+	userFolder: string;
 }
 
 export interface PeerReport {
@@ -33,8 +31,7 @@ export interface PeerReport {
 
 async function main(): Promise<void> {
 	const args = JSON.parse(process.argv[2] ?? '{}') as PeerArgs;
-	const userFolder = mkdtempSync(path.join(tmpdir(), 'bria-bench-peer-'));
-	process.env.N8N_USER_FOLDER = userFolder;
+	process.env.N8N_USER_FOLDER = args.userFolder;
 	process.env.N8N_ENCRYPTION_KEY ??= 'bria-bench-throwaway-key';
 	const restoreConsole = keepConsole();
 	try {
@@ -68,7 +65,6 @@ async function main(): Promise<void> {
 		process.send?.(report, () => process.exit(0));
 	} finally {
 		restoreConsole();
-		rmSync(userFolder, { recursive: true, force: true });
 	}
 }
 
