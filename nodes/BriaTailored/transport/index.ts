@@ -40,30 +40,35 @@ export class CancelledError extends Error {
 	}
 }
 
-const abortCallbacks = new WeakMap<AbortSignal, Set<() => void>>();
+const abortCallbacks = new WeakMap<AbortSignal, { callbacks: Set<() => void>; listener: () => void }>();
 
 /**
  * Calls `callback` once when `signal` fires; returns the function that detaches it. Every waiter
  * of a signal shares one real listener: dozens of items waiting on the execution's cancel signal
  * would otherwise trip Node's "possible EventTarget memory leak" warning (10 listeners) in n8n's log.
+ * The real listener goes with the last callback: Node keeps a signal made by AbortSignal.any alive
+ * while it has a listener, and with it whatever the listener reaches (a download's whole body).
  */
 export function onAbort(signal: AbortSignal, callback: () => void): () => void {
-	let callbacks = abortCallbacks.get(signal);
-	if (!callbacks) {
-		const waiting = new Set<() => void>();
-		callbacks = waiting;
-		abortCallbacks.set(signal, waiting);
-		signal.addEventListener(
-			'abort',
-			() => {
-				abortCallbacks.delete(signal);
-				for (const call of waiting) call();
-			},
-			{ once: true },
-		);
+	let entry = abortCallbacks.get(signal);
+	if (!entry) {
+		const callbacks = new Set<() => void>();
+		const listener = () => {
+			abortCallbacks.delete(signal);
+			for (const call of [...callbacks]) call();
+		};
+		entry = { callbacks, listener };
+		abortCallbacks.set(signal, entry);
+		signal.addEventListener('abort', listener, { once: true });
 	}
-	callbacks.add(callback);
-	return () => callbacks.delete(callback);
+	const own = entry;
+	own.callbacks.add(callback);
+	return () => {
+		own.callbacks.delete(callback);
+		if (own.callbacks.size || abortCallbacks.get(signal) !== own) return;
+		signal.removeEventListener('abort', own.listener);
+		abortCallbacks.delete(signal);
+	};
 }
 
 /** Settles like `work`, or rejects with `reason()` as soon as `signal` fires, whichever comes first. */

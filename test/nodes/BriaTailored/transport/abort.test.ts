@@ -2,7 +2,7 @@ import { getEventListeners } from 'node:events';
 
 import { organizationBudget, Party, resetBudgets } from '../../../../nodes/BriaTailored/scheduler/Pacer';
 import { sleep as pause } from '../../../../nodes/BriaTailored/scheduler/clock';
-import { CancelledError } from '../../../../nodes/BriaTailored/transport';
+import { CancelledError, onAbort } from '../../../../nodes/BriaTailored/transport';
 
 /*
  * Many items wait on the execution's cancel signal at once (pauses, pacer turns). They share one
@@ -31,5 +31,23 @@ describe('waiting on the cancel signal', () => {
 		controller.abort();
 		const outcomes = await Promise.allSettled(waits);
 		expect(outcomes.every((outcome) => outcome.status === 'rejected' && outcome.reason instanceof CancelledError)).toBe(true);
+	});
+
+	test('once its last waiter is done, a signal keeps no listener: a request\'s signal (and the body its promise holds) can be collected', () => {
+		// A request's own signal, as the transport makes it: the execution's cancel signal or its time budget.
+		const execution = new AbortController();
+		const request = AbortSignal.any([execution.signal, AbortSignal.timeout(120_000)]);
+		const detachFirst = onAbort(request, () => undefined);
+		const detachSecond = onAbort(request, () => undefined);
+		expect(getEventListeners(request, 'abort')).toHaveLength(1);
+		detachFirst();
+		expect(getEventListeners(request, 'abort')).toHaveLength(1);
+		detachSecond();
+		expect(getEventListeners(request, 'abort')).toHaveLength(0);
+		// A new waiter later gets a listener again, and a stop still reaches it.
+		let stopped = false;
+		onAbort(request, () => (stopped = true));
+		execution.abort();
+		expect(stopped).toBe(true);
 	});
 });
