@@ -80,9 +80,7 @@ export async function route(this: IExecuteFunctions): Promise<INodeExecutionData
 				const { job, itemIndex, variant } = slots[slot];
 				if (job instanceof Error) throw job;
 				const variation = variantOf(job, variant);
-				const maxWaitDeadline = now() + job.maxWaitMs;
-				const deadline = Math.min(maxWaitDeadline, workflowLimit.deadline);
-				const state = await scheduler.run(variation, { slot, itemIndex, variant }, deadline, deadline < maxWaitDeadline ? workflowLimit.name : undefined);
+				const state = await scheduler.run(variation, { slot, itemIndex, variant }, workflowLimit.deadline, workflowLimit.name);
 				try {
 					return await toOutputItem(this, state, variation, itemIndex, workflowLimit.deadline);
 				} catch (error) {

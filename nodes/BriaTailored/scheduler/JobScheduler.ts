@@ -158,15 +158,17 @@ export class JobScheduler {
 	}
 
 	/**
-	 * Submits (or resumes) one job and, when asked, waits until `deadline` for its final state.
-	 * `slot` is the job's output slot (its request_id is kept there), `itemIndex` the input item it
-	 * belongs to, `variant` its place among that item's jobs. `limit` names what set the deadline.
+	 * Submits (or resumes) one job and, when asked, waits for its final state. A submit waits for its
+	 * turn as long as the plan needs (a big batch on a small plan takes its time), bounded only by
+	 * `hardDeadline` (the workflow's timeout, named `hardLimit`) and Stop; Max Wait Time then bounds
+	 * the wait for the job, counted from Bria's answer. `slot` is the job's output slot (its
+	 * request_id is kept there), `itemIndex` its input item, `variant` its place among that item's jobs.
 	 */
 	async run(
 		job: JobSpec,
 		place: { slot: number; itemIndex: number; variant: number },
-		deadline: number,
-		limit = `the max wait time (${Math.round(job.maxWaitMs / 1000)} s)`,
+		hardDeadline = Infinity,
+		hardLimit = '',
 	): Promise<JobState> {
 		const { slot, itemIndex } = place;
 		let requestId = job.requestId;
@@ -185,7 +187,7 @@ export class JobScheduler {
 		const resumed = acceptedJob(key);
 		if (resumed) requestId = resumed;
 		else if (job.submit) {
-			const accepted = await this.submit(job, itemIndex, deadline);
+			const accepted = await this.submit(job, itemIndex, hardDeadline, hardLimit);
 			if (accepted.request_id) {
 				this.requestIds.set(slot, accepted.request_id);
 				rememberJob(key, accepted.request_id);
@@ -195,6 +197,9 @@ export class JobScheduler {
 		}
 		if (!requestId) throw new NodeOperationError(this.node, 'No request ID to check', { itemIndex });
 		this.requestIds.set(slot, requestId);
+		const maxWaitDeadline = now() + job.maxWaitMs;
+		const [deadline, limit] =
+			hardDeadline < maxWaitDeadline ? [hardDeadline, hardLimit] : [maxWaitDeadline, `the max wait time (${Math.round(job.maxWaitMs / 1000)} s)`];
 		const kind = resumed ? undefined : jobKind(job);
 		return await this.waitFor(requestId, itemIndex, deadline, !job.waitForCompletion, limit, kind).catch((error: unknown) => {
 			// The job itself failed (ERROR, UNKNOWN): a retry of the node is for it, so it goes again.
@@ -203,12 +208,12 @@ export class JobScheduler {
 		});
 	}
 
-	private async submit(job: JobSpec, itemIndex: number, deadline: number): Promise<JobState> {
+	private async submit(job: JobSpec, itemIndex: number, deadline: number, limit: string): Promise<JobState> {
 		const action = 'submitting the job';
 		const lane = this.budget.lane(submitEndpoint(job.submit!.path));
 		for (let throttled = 0; ; throttled++) {
 			const turn = await this.turn(lane, { deadline, signal: this.submitSignal });
-			if (!turn) throw this.noTurnToSubmit(itemIndex, throttled, deadline);
+			if (!turn) throw this.noTurnToSubmit(itemIndex, throttled, limit);
 			// The answer is the only handle on a paid job: it gets its own budget, not what is left
 			// of Max Wait Time (that bounds the wait for the job, which starts after this answer).
 			const response = await this.sendWithTurn(turn, 'POST', job.submit!.path, itemIndex, SUBMIT_TIMEOUT_MS, job.submit!.body);
@@ -222,9 +227,14 @@ export class JobScheduler {
 				});
 			}
 			if (response.statusCode === 429) {
+				// Bria did not accept it: wait and send again, unless Bria asks for longer than Max Wait Time
+				// (or the workflow's timeout) allows.
 				const wait = turn.throttled(retryAfterMs(response));
-				if (now() + wait < deadline) continue;
-				throw apiError(this.node, response, { itemIndex, action: `${action}; gave up: the rate limit lasts past the max wait time` });
+				if (wait <= job.maxWaitMs && now() + wait < deadline) continue;
+				throw apiError(this.node, response, {
+					itemIndex,
+					action: `${action}; gave up: the rate limit lasts past ${wait > job.maxWaitMs ? 'the max wait time' : limit}`,
+				});
 			}
 			if (response.statusCode !== 200 && response.statusCode !== 202) {
 				throw apiError(this.node, response, { itemIndex, action });
@@ -404,16 +414,11 @@ export class JobScheduler {
 		}
 	}
 
-	private noTurnToSubmit(itemIndex: number, throttled: number, deadline: number): NodeOperationError {
-		// The workflow's timeout may have set the deadline (or passed already): say which limit it was.
-		const startedLate = deadline <= now() && !throttled;
-		return new NodeOperationError(this.node, 'No turn to submit the job in time', {
+	private noTurnToSubmit(itemIndex: number, throttled: number, limit: string): NodeOperationError {
+		// Only the workflow's timeout (or its having passed before this item's turn) ends a submit's wait.
+		return new NodeOperationError(this.node, `No turn to submit the job within ${limit || 'the time it had'}`, {
 			itemIndex,
-			description: `${throttled ? `Bria answered 429 (rate limit) ${throttled} time(s). ` : ''}${
-				startedLate
-					? 'The time this item had (Max Wait Time, or the workflow\'s timeout) was over before its turn came; '
-					: 'Bria\'s rate limit or this node\'s Requests per Minute cap left no turn in time; '
-			}no job was started for this item. Raise Max Wait Time or the workflow's timeout, or state your plan on the Bria API credential.`,
+			description: `${throttled ? `Bria answered 429 (rate limit) ${throttled} time(s). ` : ''}The plan's rate limit (or this node's Requests per Minute cap) had no turn for this item before then; no job was started for it. Raise the workflow's timeout, or state your plan on the Bria API credential so turns are not spent on 429s.`,
 		});
 	}
 

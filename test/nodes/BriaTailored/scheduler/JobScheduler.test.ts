@@ -1,5 +1,6 @@
 import { failureBackoffMs, pollDelayMs } from '../../../../nodes/BriaTailored/scheduler/cadence';
 import { imageParameters, useSimulator } from '../../../harness/fixtures';
+import type { BriaCredential } from '../../../harness/runNode';
 import { runBriaNode } from '../../../harness/runNode';
 
 const bria = useSimulator();
@@ -118,20 +119,34 @@ describe('waiting for jobs', () => {
 		}
 	});
 
-	test('the node\'s Requests per Minute caps its own requests per endpoint per minute; an item with no turn in time is not sent', async () => {
+	test('the node\'s Requests per Minute caps its own requests per endpoint per minute; an item with no turn before the workflow\'s timeout is not sent', async () => {
 		const result = await runBriaNode({
 			credentials: bria.credentials,
 			items: Array.from({ length: 3 }, () => ({ json: {} })),
-			parameters: generate({ concurrency: 3, requestsPerMinute: 2, maxWaitTime: 5 }),
+			parameters: generate({ requestsPerMinute: 2, maxWaitTime: 5 }),
+			workflowSettings: { executionTimeout: 10 },
 			continueOnFail: true,
 		});
 		expect(result.items.map((item) => item.json.status ?? item.json.error)).toEqual([
 			'COMPLETED',
 			'COMPLETED',
-			'No turn to submit the job in time',
+			'No turn to submit the job within the workflow\'s timeout (10 s)',
 		]);
 		expect(bria.sim.submits()).toHaveLength(2);
-		// Refused at once (the next turn is a minute away), not after waiting out Max Wait Time.
+		// Refused at once (the next turn is a minute away, past the timeout), not after waiting it out.
 		expect(result.durationMs).toBeLessThan(5_000);
 	});
+
+	test('a submit waits for its turn as long as the plan needs: Max Wait Time counts from Bria\'s answer, so the third item goes a window later and completes', async () => {
+		const result = await runBriaNode({
+			credentials: { ...bria.credentials, requestsPerMinute: 2 } as BriaCredential,
+			items: Array.from({ length: 3 }, () => ({ json: {} })),
+			parameters: generate({ maxWaitTime: 5, downloadImage: false }),
+			continueOnFail: true,
+		});
+		expect(result.items.map((item) => item.json.status ?? item.json.error)).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
+		const submits = bria.sim.submits();
+		expect(submits).toHaveLength(3);
+		expect(submits[2].at - submits[0].at).toBeGreaterThanOrEqual(60_000);
+	}, 120_000);
 });

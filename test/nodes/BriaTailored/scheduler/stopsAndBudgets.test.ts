@@ -116,8 +116,15 @@ describe('one budget per organization, shared by executions', () => {
 		bria.sim.options.jobMs = 300;
 		const credentials = { ...bria.credentials, requestsPerMinute: 4 } as BriaCredential;
 		const run = (items: number) =>
-			runBriaNode({ credentials, items: Array.from({ length: items }, () => ({ json: {} })), parameters: generate({ concurrency: 5, maxWaitTime: 20 }), continueOnFail: true });
-		// 3 + 3 submits against 4 a minute: two must be refused for lack of a turn within 20 s, not sent into a 429.
+			runBriaNode({
+				credentials,
+				items: Array.from({ length: items }, () => ({ json: {} })),
+				parameters: generate({ maxWaitTime: 20 }),
+				workflowSettings: { executionTimeout: 20 },
+				continueOnFail: true,
+			});
+		// 3 + 3 submits against 4 a minute: two must be refused for lack of a turn within the workflow's
+		// timeout (a submit waits for its turn as long as the plan needs, up to that), not sent into a 429.
 		const [first, second] = await Promise.all([run(3), run(3)]);
 		const statuses = bria.sim.log.filter((entry) => entry.host === 'api').map((entry) => entry.status);
 		expect(statuses).not.toContain(429);
