@@ -185,9 +185,14 @@ export class JobScheduler {
 				})
 			: undefined;
 		const resumed = acceptedJob(key);
+		if (resumed === '') throw this.mayBeAccepted(itemIndex, 'an earlier try of this node in this execution lost the answer to its submit', true);
 		if (resumed) requestId = resumed;
 		else if (job.submit) {
-			const accepted = await this.submit(job, itemIndex, hardDeadline, hardLimit);
+			const accepted = await this.submit(job, itemIndex, hardDeadline, hardLimit).catch((error: unknown) => {
+				// No answer: Bria may have accepted (and billed) it. A retry of the node must not send it again.
+				if (error instanceof SubmitAnswerLost) rememberJob(key, '');
+				throw error;
+			});
 			if (accepted.request_id) {
 				this.requestIds.set(slot, accepted.request_id);
 				rememberJob(key, accepted.request_id);
@@ -199,9 +204,12 @@ export class JobScheduler {
 		this.requestIds.set(slot, requestId);
 		const maxWaitDeadline = now() + job.maxWaitMs;
 		const [deadline, limit] =
-			hardDeadline < maxWaitDeadline ? [hardDeadline, hardLimit] : [maxWaitDeadline, `the max wait time (${Math.round(job.maxWaitMs / 1000)} s)`];
+			hardDeadline < maxWaitDeadline ? [hardDeadline, hardLimit] : [maxWaitDeadline, `the max wait time (${seconds(job.maxWaitMs)} s)`];
 		const kind = resumed ? undefined : jobKind(job);
-		return await this.waitFor(requestId, itemIndex, deadline, !job.waitForCompletion, limit, kind).catch((error: unknown) => {
+		// A submit's answer has its own budget and may come at or past the workflow's timeout: the job
+		// then still gets one check, at once (it may well be done, and paid), before the timeout.
+		const answeredLate = hardDeadline - now() < LATE_ANSWER_CHECK_MS;
+		return await this.waitFor(requestId, itemIndex, deadline, !job.waitForCompletion, limit, kind, answeredLate).catch((error: unknown) => {
 			// The job itself failed (ERROR, UNKNOWN): a retry of the node is for it, so it goes again.
 			if (error instanceof JobFailed) forgetJob(key);
 			throw error;
@@ -219,12 +227,7 @@ export class JobScheduler {
 			const response = await this.sendWithTurn(turn, 'POST', job.submit!.path, itemIndex, SUBMIT_TIMEOUT_MS, job.submit!.body);
 			if (response.networkError) {
 				// The request may have reached Bria: repeating it could start (and bill) a second job.
-				throw new NodeApiError(this.node, { message: response.networkError } as JsonObject, {
-					message: `Could not submit the job to Bria: ${response.networkError}`,
-					description:
-						'Not retried automatically: Bria may have accepted the request, and every submit is a billed job. Check your Bria dashboard before running this item again.',
-					itemIndex,
-				});
+				throw this.mayBeAccepted(itemIndex, response.networkError);
 			}
 			if (response.statusCode === 429) {
 				// Bria did not accept it: wait and send again, unless Bria asks for longer than Max Wait Time
@@ -269,13 +272,11 @@ export class JobScheduler {
 		limit: string,
 		/** Kind of a job just submitted (its duration is learned); undefined when resuming one. */
 		kind?: string,
+		answeredLate = false,
 	): Promise<JobState> {
 		const path = `/v2/status/${encodeURIComponent(requestId)}`;
 		const lane = this.budget.lane('status');
 		const started = now();
-		// A submit's answer has its own budget and may arrive at or after the wait's deadline: the job
-		// still gets one check, at once (it may well be done, and paid), before a timeout.
-		const answeredLate = waitDeadline - started < LATE_ANSWER_CHECK_MS;
 		let deadline = answeredLate ? started + LATE_ANSWER_CHECK_MS : waitDeadline;
 		if (checkOnce) deadline = Math.min(deadline, started + CHECK_ONCE_RETRY_MS);
 		let scout = false;
@@ -291,8 +292,8 @@ export class JobScheduler {
 			}
 			for (;;) {
 				if (answeredLate && checks > 0) throw this.timeout(requestId, itemIndex, limit, lastProblem);
-				// One last check exactly at the deadline rather than giving up early.
-				if (nextCheckAt > deadline && deadline - now() > MIN_GAP_AFTER_ANSWER_MS) nextCheckAt = deadline;
+				// One last check exactly at the deadline rather than giving up early (and always a first one).
+				if (nextCheckAt > deadline && (checks === 0 || deadline - now() > MIN_GAP_AFTER_ANSWER_MS)) nextCheckAt = Math.max(now(), deadline);
 				if (nextCheckAt > deadline) {
 					if (checkOnce) throw this.notChecked(requestId, itemIndex, lastProblem);
 					throw this.timeout(requestId, itemIndex, limit, lastProblem);
@@ -422,6 +423,16 @@ export class JobScheduler {
 		});
 	}
 
+	/** A submit whose answer never came: Bria may have accepted it, so it is not sent again, on a retry neither. */
+	private mayBeAccepted(itemIndex: number, why: string, onRetry = false): SubmitAnswerLost {
+		return new SubmitAnswerLost(this.node, { message: why } as JsonObject, {
+			message: onRetry ? `Not submitted again: ${why}` : `Could not submit the job to Bria: ${why}`,
+			description:
+				'Not retried automatically, by the node or by n8n\'s Retry On Fail: Bria may have accepted the request, and every submit is a billed job. Check your Bria dashboard before running this item again.',
+			itemIndex,
+		});
+	}
+
 	private timeout(requestId: string, itemIndex: number, limit: string, lastProblem: string) {
 		const error = new NodeOperationError(this.node, `Bria did not finish request ${requestId} within ${limit}`, {
 			itemIndex,
@@ -434,7 +445,7 @@ export class JobScheduler {
 	private notChecked(requestId: string, itemIndex: number, problem: string) {
 		const error = new NodeOperationError(this.node, `Could not check request ${requestId}: ${problem}`, {
 			itemIndex,
-			description: `Tried for ${CHECK_ONCE_RETRY_MS / 1000} s. The job is unaffected: check it again later with Request → Get Status, Request ID ${requestId}.`,
+			description: `Get Status without waiting rides out such failures for up to ${CHECK_ONCE_RETRY_MS / 1000} s. The job is unaffected: check it again later with Request → Get Status, Request ID ${requestId}.`,
 		});
 		error.context.requestId = requestId;
 		return error;
@@ -465,6 +476,14 @@ export class JobScheduler {
 
 /** A job Bria ran and reported ERROR or UNKNOWN: it is over, and a retry may submit it again. */
 class JobFailed extends NodeOperationError {}
+
+/** A submit that got no answer: Bria may have accepted it, and no retry sends it again. */
+class SubmitAnswerLost extends NodeApiError {}
+
+/** Seconds for a message: whole above 10, else to a tenth (a Max Wait Time of 0.5 s says 0.5). */
+function seconds(ms: number): string {
+	return ms >= 10_000 ? String(Math.round(ms / 1000)) : String(Math.round(ms / 100) / 10);
+}
 
 function asObject(value: unknown): Record<string, unknown> | undefined {
 	return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;

@@ -16,6 +16,7 @@ import { now } from './clock';
 const KEEP_MS = 6 * 60 * 60_000;
 const MOST_KEPT = 100_000;
 
+/** A job's request_id, or '' for a submit whose answer never came (Bria may have accepted it). */
 const accepted = new Map<string, { requestId: string; at: number }>();
 
 export interface JobIdentity {
@@ -37,6 +38,10 @@ export function jobKey(job: JobIdentity): string | undefined {
 		.digest('hex');
 }
 
+/**
+ * What an earlier try of this job left: its request_id, '' when its submit's answer was lost (Bria
+ * may have accepted and billed it: it is never sent again), undefined when there is nothing.
+ */
 export function acceptedJob(key: string | undefined): string | undefined {
 	if (!key) return undefined;
 	const at = now();

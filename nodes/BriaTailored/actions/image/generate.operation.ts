@@ -1,4 +1,5 @@
 import type { IExecuteFunctions } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
 
 import {
 	imageInputModeField,
@@ -78,11 +79,19 @@ export const generateImage: BriaOperation = {
 			// for more is no error: the field's own limit of 8 is not what the model was told).
 			runsAsAgentTool(ctx) ? { imagesPerItem: MAX_IMAGES_PER_TOOL_CALL } : {},
 		);
+		const copies = Number(values.imagesPerItem ?? 1);
+		// Images per Item with a seed sends seed, seed + 1, …: the last one must still be a valid seed.
+		if (typeof values.seed === 'number' && values.seed > Number.MAX_SAFE_INTEGER - (copies - 1)) {
+			throw new NodeOperationError(ctx.getNode(), `Invalid input: Seed: with Images per Item ${copies}, must be at most ${Number.MAX_SAFE_INTEGER - copies + 1}`, {
+				itemIndex,
+				description: 'Nothing was sent to Bria for this item. Images per Item uses seed, seed + 1, …',
+			});
+		}
 		return {
 			submit: { path: '/v2/image/generate/tailored', body: toBriaBody(values) },
 			expects: 'image',
 			...waitSettings(values),
-			copies: Number(values.imagesPerItem ?? 1),
+			copies,
 		};
 	},
 };

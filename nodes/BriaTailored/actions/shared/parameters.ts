@@ -166,9 +166,11 @@ export function waitSettings(values: Values): Pick<JobSpec, 'waitForCompletion' 
 /** Node-wide settings, read once from the first item. */
 export function batchSettings(ctx: IExecuteFunctions): { concurrency: number; requestsPerMinute: number } {
 	const options = ctx.getNodeParameter('options', 0, {}) as IDataObject;
+	// An empty value (an expression that gave nothing) is the option unset, as for every other option.
+	const unset = (value: unknown) => (value === '' || value === null ? undefined : value);
 	const parsed = schemaFor([], ['concurrency', 'requestsPerMinute']).safeParse({
-		concurrency: options.concurrency,
-		requestsPerMinute: options.requestsPerMinute,
+		concurrency: unset(options.concurrency),
+		requestsPerMinute: unset(options.requestsPerMinute),
 	});
 	if (!parsed.success) {
 		throw new NodeOperationError(ctx.getNode(), `Invalid input: ${rules.describeIssues(parsed.error, LABELS)}`, {

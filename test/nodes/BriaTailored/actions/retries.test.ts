@@ -176,3 +176,19 @@ describe('what a retry continues, and what it does not', () => {
 		expect(result.items.map((item) => item.json.request_id)).toEqual([bySeed(7)[0], bySeed(8)[1], bySeed(9)[0]]);
 	});
 });
+
+describe('a submit whose answer was lost is never sent again, by n8n\'s Retry On Fail neither', () => {
+	test.each([
+		['the connection drops halfway through the answer (Bria created the job)', { kind: 'truncate' as const }],
+		['the connection is reset', { kind: 'reset' as const }],
+	])('%s: one submit for that item across all tries; the error says why', async (_name, fault) => {
+		const LOST = 'A lamp whose answer is lost';
+		bria.sim.inject('submitImage', fault, 1, (entry) => (entry.body as { prompt?: string }).prompt === LOST);
+		const result = await runBriaNode({ credentials: bria.credentials, ...retry, ...byPrompt(['A teal kettle', LOST]) });
+		// Counted as Bria received them (a reset submit has no answer, so no request_id).
+		expect(bria.sim.requests('submitImage').filter((entry) => (entry.body as { prompt?: string }).prompt === LOST)).toHaveLength(1);
+		expect(submitted('A teal kettle')).toHaveLength(1);
+		expect(result.error?.message).toMatch(/^Not submitted again: an earlier try of this node in this execution lost the answer to its submit/);
+		expect(result.error?.description).toContain('Retry On Fail');
+	});
+});

@@ -149,4 +149,23 @@ describe('waiting for jobs', () => {
 		expect(submits).toHaveLength(3);
 		expect(submits[2].at - submits[0].at).toBeGreaterThanOrEqual(60_000);
 	}, 120_000);
+
+	test('a Max Wait Time under the first check\'s moment (0.5 s) still checks the job once, at its end, and names 0.5 s', async () => {
+		bria.sim.options.jobMs = 150;
+		const done = await runBriaNode({ credentials: bria.credentials, parameters: generate({ maxWaitTime: 0.5, downloadImage: false }) });
+		expect(done.items[0].json.status).toBe('COMPLETED');
+		bria.sim.options.jobMs = 5_000;
+		const late = await runBriaNode({ credentials: bria.credentials, parameters: generate({ maxWaitTime: 0.5, downloadImage: false }) });
+		expect(late.error?.message).toMatch(/within the max wait time \(0\.5 s\)$/);
+	});
+
+	test('an empty Concurrency (an expression that gave nothing) is no cap, like 0', async () => {
+		const result = await runBriaNode({
+			credentials: bria.credentials,
+			items: Array.from({ length: 3 }, () => ({ json: {} })),
+			parameters: generate({ concurrency: '={{ "" }}', downloadImage: false }),
+		});
+		expect(result.error).toBeUndefined();
+		expect(result.items.map((item) => item.json.status)).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
+	});
 });

@@ -216,4 +216,13 @@ describe('Images per Item as an AI agent\'s tool: the model asks, up to 4', () =
 		expect(items).toHaveLength(1);
 		expect(JSON.stringify(items)).not.toContain(TOKEN);
 	});
+
+	test('a seed whose last variation would pass the largest whole number is refused before anything is sent', async () => {
+		const result = await runBriaNode({
+			credentials: bria.credentials,
+			parameters: imageParameters({ inputMode: 'prompt', prompt: 'A lamp', options: { seed: Number.MAX_SAFE_INTEGER - 2, imagesPerItem: 4, downloadImage: false } }),
+		});
+		expect(result.error?.message).toBe(`Invalid input: Seed: with Images per Item 4, must be at most ${Number.MAX_SAFE_INTEGER - 3}`);
+		expect(bria.sim.submits()).toHaveLength(0);
+	});
 });
