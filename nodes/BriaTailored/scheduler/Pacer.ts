@@ -26,6 +26,8 @@ export type Endpoint = 'imageSubmit' | 'structuredPromptSubmit' | 'status' | 'mo
 
 /** Bria's smallest plan: what a lane may send before it knows anything. */
 export const SLOWEST_PLAN_PER_MINUTE = 10;
+/** Growing, at most this many requests past what Bria accepted at once. */
+const MAX_PROBE_WIDTH = 256;
 /** Pause after a 429 without Retry-After: doubles while 429s repeat. */
 const MIN_BACKOFF_MS = 2_000;
 const MAX_BACKOFF_MS = 60_000;
@@ -199,6 +201,12 @@ export class Lane {
 
 	/** When the lane last let one request past its limit, a quiet window after a 429. */
 	private probedAt = -Infinity;
+
+	/** Growing: how many requests past what Bria accepted may be on their way (1, 2, 4 … as they are taken). */
+	private probeWidth = 1;
+
+	/** The limit before the lane last grew: Bria taking more than it widens the probe. */
+	private grownFrom = Infinity;
 
 	private pausedUntil = 0;
 
@@ -410,9 +418,15 @@ export class Lane {
 		const plan = this.budget.planPerMinute;
 		const ceiling = plan > 0 ? plan : Infinity;
 		if (this.growing) {
-			// Up to twice what Bria accepted in the window: doubling per round trip. With a plan and no
+			// A few requests past what Bria accepted, 1 at first and twice as many each time Bria takes
+			// them all (doubling per round trip), so an unknown limit costs one 429. With a plan and no
 			// 429 yet, the lane is at the plan already.
-			if (plan <= 0 || this.throttledOnce) this.learned = Math.min(ceiling, Math.max(this.learned, 2 * this.window.accepted(at)));
+			if (plan > 0 && !this.throttledOnce) return;
+			const grown = Math.min(ceiling, this.window.accepted(at) + this.probeWidth);
+			if (grown > this.learned) {
+				this.grownFrom = this.learned;
+				this.learned = grown;
+			}
 			return;
 		}
 		// After a 429, a whole window without one: a single request past the limit asks whether the
@@ -429,6 +443,8 @@ export class Lane {
 		this.learned = Math.max(1, this.window.accepted(at));
 		this.throttledOnce = true;
 		this.growing = false;
+		this.probeWidth = 1;
+		this.grownFrom = Infinity;
 		this.last429At = at;
 		this.backoffMs =
 			retryAfterMs !== undefined
@@ -463,8 +479,12 @@ export class Lane {
 				this.backoffMs = 0;
 				const accepted = this.window.accepted(now());
 				if (accepted > this.budget.provenPerWindow) this.budget.provenPerWindow = accepted;
-				// Bria took the probe (as many as the raised limit, no 429 since): grow again.
-				if (!this.growing && this.probedAt > this.last429At && accepted >= this.learned) this.growing = true;
+				// Bria took all the lane let through (as many as its limit): probe wider, or, after a 429,
+				// the quiet window's single probe was taken: grow again.
+				if (accepted >= this.learned) {
+					if (this.growing && accepted > this.grownFrom) this.probeWidth = Math.min(MAX_PROBE_WIDTH, 2 * this.probeWidth);
+					else if (!this.growing && this.probedAt > this.last429At) this.growing = true;
+				}
 				this.pump();
 			},
 			throttled: (retryAfterMs?: number) => {

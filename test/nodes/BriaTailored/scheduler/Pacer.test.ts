@@ -77,32 +77,39 @@ describe('organization rate budget', () => {
 		expect(lane.busy()).toBe(false);
 	});
 
-	test('without a plan: 10 go at once (the slowest plan), then up to twice what Bria accepted, per round trip', async () => {
+	test('without a plan: 10 go at once (the slowest plan), then 1, 2, 4 … past what Bria accepted as it takes them, so an unknown limit costs one 429', async () => {
 		const lane = organizationBudget(URL_A, TOKEN_A).lane('imageSubmit');
 		const party = new Party();
 		const turns: Array<Promise<Turn | undefined>> = Array.from({ length: 100 }, async () => await lane.acquire({ party }));
 		const granted = async () => (await Promise.all(turns.map(async (turn) => await Promise.race([turn, Promise.resolve('waiting' as const)])))).filter((turn) => turn !== 'waiting') as Turn[];
+		const answer = async (from: number) => {
+			(await granted()).slice(from).forEach((turn) => turn.answered());
+			await jest.advanceTimersByTimeAsync(0);
+			return (await granted()).length;
+		};
 		await jest.advanceTimersByTimeAsync(0);
 		// Nothing answered yet: only the slowest plan's 10 are in flight.
 		expect(await granted()).toHaveLength(10);
-		(await granted()).forEach((turn) => turn.answered());
-		await jest.advanceTimersByTimeAsync(0);
-		expect(await granted()).toHaveLength(20);
-		(await granted()).slice(10).forEach((turn) => turn.answered());
-		await jest.advanceTimersByTimeAsync(0);
-		expect(await granted()).toHaveLength(40);
+		// One request past what Bria took, then more each round as Bria takes them.
+		expect(await answer(0)).toBe(11);
+		const rounds = [11];
+		for (let round = 0; round < 4; round++) rounds.push(await answer(round === 0 ? 10 : rounds[round - 1]));
+		expect(rounds.every((count, n) => n === 0 || count > rounds[n - 1])).toBe(true);
+		expect(rounds.at(-1)).toBeGreaterThanOrEqual(17);
 		expect(lane.limitKnown()).toBe(false);
-		// Bria refuses one: the lane keeps to what it accepted (20 answered so far) and waits for Retry-After.
+		// Bria refuses the next: the lane keeps to what it accepted and waits for Retry-After.
 		const all = await granted();
-		expect(all[20].throttled(5_000)).toBe(5_000);
-		expect(lane.limit()).toBe(20);
+		const accepted = rounds.at(-1)! - 1;
+		for (const turn of all.slice(accepted, -1)) turn.answered();
+		expect(all.at(-1)!.throttled(5_000)).toBe(5_000);
+		// What Bria accepted in the window, not counting the refused one.
+		expect(lane.limit()).toBeGreaterThanOrEqual(rounds.at(-2)!);
+		expect(lane.limit()).toBeLessThan(all.length);
 		expect(lane.limitKnown()).toBe(true);
-		all.slice(21).forEach((turn) => turn.answered());
-		await jest.advanceTimersByTimeAsync(2 * WINDOW_MS);
-		(await granted()).slice(40).forEach((turn) => turn.answered());
-		await jest.advanceTimersByTimeAsync(10 * WINDOW_MS);
-		(await granted()).slice(40).forEach((turn) => turn.answered());
-		await jest.advanceTimersByTimeAsync(10 * WINDOW_MS);
+		for (let round = 0; round < 12; round++) {
+			await jest.advanceTimersByTimeAsync(WINDOW_MS);
+			(await granted()).slice(all.length).forEach((turn) => turn.answered());
+		}
 		expect(await granted()).toHaveLength(100);
 	});
 
