@@ -92,9 +92,10 @@ describe('status checks under a scarce budget', () => {
 		expect(Math.max(...answers)).toBeLessThanOrEqual(7_500);
 	});
 
-	test('plan 10, one execution of 20 items at concurrency 5: no check is spent beyond one per job while items wait, so the run ends about a window after the first', async () => {
+	/** One execution of 20 items of 5 s jobs on a 10/min plan at `concurrency`: when it ended, and the checks Bria saw. */
+	async function twentyItems(concurrency: number) {
 		const bria = fakeBria(Array(20).fill(5_000));
-		const scheduler = new JobScheduler(bria.ctx, BASE_URL, { concurrency: 5, requestsPerMinute: 0 }, organizationBudget(BASE_URL, 'token', 10));
+		const scheduler = new JobScheduler(bria.ctx, BASE_URL, { concurrency, requestsPerMinute: 0 }, organizationBudget(BASE_URL, 'token', 10));
 		let endedAt = 0;
 		const run = scheduler.forEach(20, async (itemIndex) => await scheduler.run(job(), { slot: itemIndex, itemIndex, variant: 0 }, Date.now() + 900_000), false).then((results) => {
 			endedAt = Date.now();
@@ -102,23 +103,20 @@ describe('status checks under a scarce budget', () => {
 		});
 		await jest.advanceTimersByTimeAsync(5 * WINDOW_MS);
 		expect((await run).every((result) => result && 'value' in result)).toBe(true);
-		expect(bria.checks).toHaveLength(20);
+		return { endedAt, checks: bria.checks };
+	}
+
+	test('plan 10, one execution of 20 items at concurrency 5: no check is spent beyond one per job while items wait, so the run ends about a window after the first', async () => {
+		const { endedAt, checks } = await twentyItems(5);
+		expect(checks).toHaveLength(20);
 		// Ten submits a window, five at a time: the last five go a window after the second five
 		// (about 6 s in), and are checked once, about a job later. A check spent twice would wait a window more.
 		expect(endedAt).toBeLessThanOrEqual(WINDOW_MS + 15_000);
 	});
 
 	test('plan 10, one execution of 20 items at default settings (all start at once): ten submits a window, one check per job, two windows and a job', async () => {
-		const bria = fakeBria(Array(20).fill(5_000));
-		const scheduler = new JobScheduler(bria.ctx, BASE_URL, { concurrency: 0, requestsPerMinute: 0 }, organizationBudget(BASE_URL, 'token', 10));
-		let endedAt = 0;
-		const run = scheduler.forEach(20, async (itemIndex) => await scheduler.run(job(), { slot: itemIndex, itemIndex, variant: 0 }, Date.now() + 900_000), false).then((results) => {
-			endedAt = Date.now();
-			return results;
-		});
-		await jest.advanceTimersByTimeAsync(5 * WINDOW_MS);
-		expect((await run).every((result) => result && 'value' in result)).toBe(true);
-		expect(bria.checks).toHaveLength(20);
+		const { endedAt, checks } = await twentyItems(0);
+		expect(checks).toHaveLength(20);
 		expect(endedAt).toBeLessThanOrEqual(WINDOW_MS + 10_000);
 	});
 });
