@@ -6,7 +6,7 @@ import type { BriaResponse } from '../transport';
 import { apiError, briaErrorText, CancelledError, retryAfterMs, sendToBria } from '../transport';
 import { acceptedJob, forgetJob, jobKey, rememberJob } from './acceptedJobs';
 import { CADENCE_MS, failureBackoffMs, FIRST_CHECK_MS, pollDelayMs } from './cadence';
-import { now, sleep } from './clock';
+import { now, sleep, TIMER_SLACK_MS } from './clock';
 import { JobDurations } from './JobDurations';
 import type { Endpoint, Lane, OrganizationBudget, Turn } from './Pacer';
 import { Party, WINDOW_MS } from './Pacer';
@@ -30,8 +30,6 @@ const CHECK_ONCE_RETRY_MS = 15_000;
 export const TYPICAL_JOB_MS = 6_000;
 /** Rule 8: a scout polls at the cadence; this many checks of a typical job must fit beyond one per running job. */
 const SCOUT_CHECKS = 4;
-/** A timer may fire a millisecond or two early. */
-const TIMER_SLACK_MS = 2;
 
 /** A job's state as the node reports it: Bria's body, with request_id always present. */
 export interface JobState extends IDataObject {

@@ -2,7 +2,7 @@ import { createHash } from 'crypto';
 import type { IExecuteFunctions, ILoadOptionsFunctions } from 'n8n-workflow';
 
 import { CancelledError, CREDENTIAL_TYPE, onAbort } from '../transport';
-import { now, sleep } from './clock';
+import { now, sleep, TIMER_SLACK_MS } from './clock';
 import { Heap, Queue } from './heap';
 import { SlidingWindow, WINDOW_MS } from './window';
 
@@ -34,8 +34,6 @@ const MAX_BACKOFF_MS = 60_000;
 /** Retry-After is honoured within these bounds: 0 must not spin, an absurd value must not stall. */
 const MIN_RETRY_AFTER_MS = 500;
 const MAX_RETRY_AFTER_MS = 300_000;
-/** A wait whose deadline passed by less than this still takes a turn that is due (timers fire a little late). */
-const TIMER_SLACK_MS = 2;
 /** An organization nobody used for this long is forgotten (when the registry is next used). */
 export const IDLE_MS = 15 * 60_000;
 

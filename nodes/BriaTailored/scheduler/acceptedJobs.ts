@@ -62,8 +62,3 @@ export function rememberJob(key: string | undefined, requestId: string): void {
 export function forgetJob(key: string | undefined): void {
 	if (key) accepted.delete(key);
 }
-
-/** Forgets everything (tests). */
-export function forgetAllJobs(): void {
-	accepted.clear();
-}

@@ -10,6 +10,9 @@ import { CancelledError, onAbort } from '../transport';
  *   at once, so no timer outlives its use.
  * Tests and the benchmark may swap it (`useClock`).
  */
+/** A timer may fire a millisecond or two off the time asked: what counts as on time. */
+export const TIMER_SLACK_MS = 2;
+
 export interface Clock {
 	/** Milliseconds on a clock that never steps back. */
 	now(): number;

@@ -18,10 +18,6 @@ export class Heap<T extends object> {
 		return this.items[0];
 	}
 
-	has(item: T): boolean {
-		return this.position.has(item);
-	}
-
 	push(item: T): void {
 		this.items.push(item);
 		this.position.set(item, this.items.length - 1);

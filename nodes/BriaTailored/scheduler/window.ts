@@ -3,7 +3,7 @@ import { Queue } from './heap';
 /** Bria counts requests in a sliding window of one minute. */
 export const WINDOW_MS = 60_000;
 /** Past Bria's window edge before a request stops counting (its clock and our timers are not exact). */
-export const WINDOW_MARGIN_MS = 250;
+const WINDOW_MARGIN_MS = 250;
 
 /*
  * The requests of one lane (or one party on a lane) that Bria may count now: those in flight
