@@ -138,17 +138,21 @@ describe('waiting for jobs', () => {
 	});
 
 	test('a submit waits for its turn as long as the plan needs: Max Wait Time counts from Bria\'s answer, so the third item goes a window later and completes', async () => {
+		// Max Wait (20 s) is far below the minute the third submit waits. It leaves room for the third
+		// job's one check: the plan (2/min) holds for the status lane too, whose turns free up a minute
+		// after the first two checks, close to when the third job's check falls due. With 5 s the test
+		// raced that (CI, under load: the second check came late and the third had no turn in time).
 		const result = await runBriaNode({
 			credentials: { ...bria.credentials, requestsPerMinute: 2 } as BriaCredential,
 			items: Array.from({ length: 3 }, () => ({ json: {} })),
-			parameters: generate({ maxWaitTime: 5, downloadImage: false }),
+			parameters: generate({ maxWaitTime: 20, downloadImage: false }),
 			continueOnFail: true,
 		});
 		expect(result.items.map((item) => item.json.status ?? item.json.error)).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
 		const submits = bria.sim.submits();
 		expect(submits).toHaveLength(3);
 		expect(submits[2].at - submits[0].at).toBeGreaterThanOrEqual(60_000);
-	}, 120_000);
+	}, 150_000);
 
 	test('a Max Wait Time under the first check\'s moment (0.5 s) still checks the job once, at its end, and names 0.5 s', async () => {
 		bria.sim.options.jobMs = 150;
