@@ -353,7 +353,7 @@ export class JobScheduler {
 	private async firstCheck(lane: Lane, kind: string, started: number, deadline: number): Promise<{ at: number; scout: boolean }> {
 		const durations = this.checks.durations;
 		for (;;) {
-			const limit = lane.limit();
+			const limit = lane.capacity();
 			const running = this.checks.running;
 			const scarce = lane.limitKnown() && running * (WINDOW_MS / CADENCE_MS) > limit;
 			const learned = scarce ? durations.surelyDoneMs(kind, surelyDoneShare(limit, running)) : durations.firstCheckMs(kind);

@@ -37,6 +37,15 @@ const MAX_RETRY_AFTER_MS = 300_000;
 /** An organization nobody used for this long is forgotten (when the registry is next used). */
 export const IDLE_MS = 15 * 60_000;
 
+/**
+ * Rule 2: with a plan stated, a lane's first burst is half of it, then it grows by slow start. Every
+ * process (queue-mode worker) states the whole plan, and two that burst at once would otherwise
+ * both send all of it and see half refused.
+ */
+function firstBurst(plan: number): number {
+	return Math.ceil(plan / 2);
+}
+
 /*
  * Module state on purpose: n8n loads a node's module once per process, so every execution in the
  * process (each webhook call, form submission, agent tool call, manual run) sees this same Map,
@@ -217,14 +226,23 @@ export class Lane {
 	private wake: AbortController | undefined;
 
 	constructor(private readonly budget: OrganizationBudget) {
-		this.learned = budget.planPerMinute > 0 ? budget.planPerMinute : budget.provenPerWindow;
+		this.learned = budget.planPerMinute > 0 ? firstBurst(budget.planPerMinute) : budget.provenPerWindow;
 	}
 
 	/** Rule 2: how many requests this lane lets into a window now. */
 	limit(): number {
 		const plan = this.budget.planPerMinute;
-		if (plan > 0) return this.throttledOnce ? Math.min(this.learned, plan) : plan;
+		if (plan > 0) return Math.min(this.learned, plan);
 		return this.throttledOnce ? this.learned : Math.max(this.learned, this.budget.provenPerWindow);
+	}
+
+	/**
+	 * What the lane can reach without another 429: the plan while Bria has refused nothing (the
+	 * slow start gets there within a few round trips), else the limit. Checks are placed by it.
+	 */
+	capacity(): number {
+		const plan = this.budget.planPerMinute;
+		return plan > 0 && !this.throttledOnce ? plan : this.limit();
 	}
 
 	/**
@@ -235,9 +253,9 @@ export class Lane {
 		return this.budget.planPerMinute > 0 || this.throttledOnce;
 	}
 
-	/** Turns this lane could grant right now (the scheduler's checks read it; no side effect). */
+	/** Turns this lane has in the current window at its capacity (the scheduler's checks read it; no side effect). */
 	freeTurns(): number {
-		return Math.max(0, this.limit() - this.window.count(now()));
+		return Math.max(0, this.capacity() - this.window.count(now()));
 	}
 
 	busy(): boolean {
@@ -289,7 +307,8 @@ export class Lane {
 	private surelyLate(party: Party, at: number, deadline: number): boolean {
 		if (deadline === Infinity) return false;
 		const from = Math.max(at, this.pausedUntil);
-		const laneRoom = this.window.roomAt(from, this.limit());
+		// At its capacity: a lane still in its slow start grows before that deadline if demand holds.
+		const laneRoom = this.window.roomAt(from, this.capacity());
 		const capRoom = party.capPerMinute > 0 ? this.place(party).window.roomAt(from, party.capPerMinute) : from;
 		// Infinity: all its room is in flight, and a request answered now counts a whole window more.
 		const counted = (room: number) => (room === Infinity ? from + WINDOW_MS : room);
@@ -403,6 +422,7 @@ export class Lane {
 	/** Rules 1 and 2: the earliest time from `at` this lane has room, growing the limit where it holds requests back. */
 	private roomAt(at: number): number {
 		const from = Math.max(at, this.pausedUntil);
+		this.restartAfterQuiet(from);
 		let roomAt = this.window.roomAt(from, this.limit());
 		if (roomAt > from && this.round.length) {
 			this.climb(at);
@@ -411,15 +431,27 @@ export class Lane {
 		return roomAt;
 	}
 
+	/**
+	 * Rule 2, a stated plan: a lane that had nothing in a whole window and was never refused starts
+	 * its next burst at half the plan again, as it did first. Others (another worker, another tool)
+	 * may have started theirs meanwhile: two such bursts meet on a probe or two, not on half of them.
+	 */
+	private restartAfterQuiet(at: number): void {
+		const plan = this.budget.planPerMinute;
+		if (plan <= 0 || this.throttledOnce || this.learned <= firstBurst(plan) || this.window.count(at) > 0) return;
+		this.learned = firstBurst(plan);
+		this.probeWidth = 1;
+		this.grownFrom = Infinity;
+	}
+
 	/** Rule 2, growing: only while the limit holds someone back. */
 	private climb(at: number): void {
 		const plan = this.budget.planPerMinute;
 		const ceiling = plan > 0 ? plan : Infinity;
 		if (this.growing) {
 			// A few requests past what Bria accepted, 1 at first and twice as many each time Bria takes
-			// them all (doubling per round trip), so an unknown limit costs one 429. With a plan and no
-			// 429 yet, the lane is at the plan already.
-			if (plan > 0 && !this.throttledOnce) return;
+			// them all (doubling per round trip), so an unknown limit costs one 429 and a stated plan
+			// is reached from half of it within a few round trips.
 			const grown = Math.min(ceiling, this.window.accepted(at) + this.probeWidth);
 			if (grown > this.learned) {
 				this.grownFrom = this.learned;

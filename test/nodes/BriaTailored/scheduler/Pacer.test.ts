@@ -179,6 +179,75 @@ describe('organization rate budget', () => {
 		await Promise.all(loops);
 	});
 
+	test('with a plan, a lane starts at half of it and doubles per answer round: two processes that burst at once meet on one probe each, not on half their requests', async () => {
+		// Bria: 10 per minute for the organization; each request answered 50 ms after it is sent.
+		const accepted: number[] = [];
+		let refused = 0;
+		const bria = async (turn: Turn): Promise<boolean> => {
+			await new Promise((resolve) => setTimeout(resolve, 50));
+			const at = Date.now();
+			while (accepted.length && accepted[0] <= at - WINDOW_MS) accepted.shift();
+			if (accepted.length >= 10) {
+				refused++;
+				turn.throttled();
+				return false;
+			}
+			accepted.push(at);
+			turn.answered();
+			return true;
+		};
+		/** `count` jobs on a lane, each submitted until Bria takes it; when each was taken. */
+		const burst = (lane: Lane, count: number) =>
+			Array.from({ length: count }, async () => {
+				const party = new Party();
+				for (;;) if (await bria((await lane.acquire({ party }))!)) return Date.now();
+			});
+		const a = burst(organizationBudget(URL_A, 'token-a', 10).lane('imageSubmit'), 10);
+		const b = burst(organizationBudget(URL_A, 'token-b', 10).lane('imageSubmit'), 10);
+		await jest.advanceTimersByTimeAsync(3 * WINDOW_MS);
+		const taken = (await Promise.all([...a, ...b])).sort((x, y) => x - y);
+		expect(refused).toBeLessThanOrEqual(2);
+		// Bria's plan used: 10 in the first second, the other 10 as soon as its window lets them.
+		expect(taken.filter((at) => at < 1_000)).toHaveLength(10);
+		expect(taken[19]).toBeLessThan(WINDOW_MS + 5_000);
+
+		// Alone, the same lane reaches the whole plan within a few round trips of the first second.
+		const alone = burst(organizationBudget(URL_A, 'token-c', 10).lane('imageSubmit'), 10);
+		const start = Date.now();
+		await jest.advanceTimersByTimeAsync(WINDOW_MS);
+		expect(Math.max(...(await Promise.all(alone))) - start).toBeLessThan(1_000);
+	});
+
+	test('with a plan and no 429, a lane quiet for a whole window starts its next burst at half the plan again', async () => {
+		const lane = organizationBudget(URL_A, TOKEN_A, 10).lane('imageSubmit');
+		await jest.advanceTimersByTimeAsync(0);
+		await Promise.all(send(lane, new Party(), 10));
+		expect(lane.limit()).toBe(10);
+		await jest.advanceTimersByTimeAsync(WINDOW_MS + 1_000);
+		// Held in flight (not answered): only the first half goes before an answer says the plan is free.
+		const party = new Party();
+		const granted: Turn[] = [];
+		const turns = Array.from({ length: 10 }, async () => {
+			const turn = (await lane.acquire({ party }))!;
+			granted.push(turn);
+			return turn;
+		});
+		await jest.advanceTimersByTimeAsync(1_000);
+		expect(granted).toHaveLength(5);
+		expect(lane.limit()).toBe(5);
+		expect(lane.capacity()).toBe(10);
+		// Each round of answers lets more go: 1, then 2, then the rest (the plan).
+		const rounds: number[] = [];
+		for (let answered = 0; answered < granted.length; ) {
+			for (const turn of granted.slice(answered)) turn.answered();
+			answered = granted.length;
+			await jest.advanceTimersByTimeAsync(0);
+			rounds.push(granted.length - answered);
+		}
+		expect(rounds).toEqual([1, 2, 2, 0]);
+		await Promise.all(turns);
+	});
+
 	test('a 429 on one lane caps no other lane; a window accepted above 10 on any lane proves the plan for the others', async () => {
 		const budget = organizationBudget(URL_A, TOKEN_A);
 		const party = new Party();
@@ -245,9 +314,9 @@ describe('organization rate budget', () => {
 
 	test('the plan on the credential is read on every use (an edited credential applies to the next run)', () => {
 		const budget = organizationBudget(URL_A, TOKEN_A, 10);
-		expect(budget.lane('status').limit()).toBe(10);
+		expect(budget.lane('status').capacity()).toBe(10);
 		organizationBudget(URL_A, TOKEN_A, 60);
-		expect(budget.lane('status').limit()).toBe(60);
+		expect(budget.lane('status').capacity()).toBe(60);
 	});
 
 	test('a second credential of the same organization without a plan does not clear the plan the first one states', async () => {
