@@ -117,6 +117,8 @@ function scaleSection(envelope: PartEnvelope<'scale'>): string {
 		'',
 		"today = the node as of commit a71375e; new = the rebuilt scheduler. One execution in n8n's real engine (WorkflowExecute, n8n-core 2.11.1 in this process), every variant in a fresh process against its own simulator (own process), which allows the plan per endpoint in any 60 s window; the plan is stated on the credential; the node's settings are its defaults (Concurrency included); 10 s jobs varying ± 10 %. A run still going at the cap is stopped (as n8n's Stop does) and reported as not done, with how many jobs the simulator had accepted and how many the node's checks had found done by then. The limit is computed from the run's own job durations (jobs never submitted count at the nominal time): with the plan at or above the items, the longest job. Event-loop delay: perf_hooks.monitorEventLoopDelay at 10 ms resolution (the resolution taken off) over the whole run. CPU: process.cpuUsage() over the run divided by the jobs done (all threads, the sampling profiler's own work included: its signal every millisecond is most of the system time); by owner: a sampling CPU profile of the main thread (1 ms), each sample counted for the innermost frame whose script is the node's own (nodes/BriaTailored), n8n-core's request helper (with axios and Node's HTTP/net/TLS modules under it, socket callbacks included), n8n's binary-data store (with node:fs), or the rest of n8n's engine (n8n-core, n8n-workflow: parameters, expressions, items); idle time left out. The download variant asks for 16 distinct (prompt, seed) pictures, each a real 1024 px PNG of 1-2 MB that the simulator draws once and serves from memory after, stored by n8n in its filesystem binary-data mode; idle process = engine loaded and one execution run, after garbage collection; RSS sampled every 20 ms (the profile is stopped and serialized only after).",
 		'',
+		"Why a first run of 1000 jobs at 1000/min cannot come near its limit: the limit (the longest job) assumes each job is checked once, after it is done, and the status lane allows exactly 1000 checks in any 60 s. A process that has never seen such a job does not know when they end; any check that finds a job still running (the first, at the least) leaves fewer turns than jobs in the first window, so at least one job's check waits for the window to move: about 60 s, whatever the client does. `1000-learned` runs 60 such jobs first in the same process (then waits a window so both lanes start afresh) and measures the same 1000: what any process that ran this kind of job before sees.",
+		'',
 		...tables,
 	].join('\n');
 }
@@ -136,6 +138,16 @@ function scaleVerdicts(envelope: PartEnvelope<'scale'> | undefined): Verdict13[]
 			...judged(
 				rows,
 				'1000',
+				(row) => `${wall(row)}, ${row.failed} failed, ${row.throttled} × 429, loop delay p99 ${millis(row.lag?.p99Ms, 1)}`,
+				(row) => !row.stoppedAtCap && row.wallMs <= 1.5 * row.limitMs && (row.lag?.p99Ms ?? Infinity) <= 20,
+			),
+		},
+		{
+			part: 'scale',
+			target: 'the same 1000 items in a process that has run such jobs before (60, then a quiet window): wall ≤ 1.5 × limit, event-loop delay p99 ≤ 20 ms',
+			...judged(
+				rows,
+				'1000-learned',
 				(row) => `${wall(row)}, ${row.failed} failed, ${row.throttled} × 429, loop delay p99 ${millis(row.lag?.p99Ms, 1)}`,
 				(row) => !row.stoppedAtCap && row.wallMs <= 1.5 * row.limitMs && (row.lag?.p99Ms ?? Infinity) <= 20,
 			),

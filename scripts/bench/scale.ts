@@ -32,7 +32,7 @@ import {
 	withLoopLag,
 	withPlan,
 } from './common';
-import { wallLimitMs } from './limits';
+import { wallLimitMs, WINDOW_MS } from './limits';
 import { SimProcess } from './simClient';
 import type { CpuSplit, RssFigures, ScaleResult, ScaleRow, SinglesResult, SinglesRow } from './types';
 
@@ -52,11 +52,17 @@ interface ScaleVariant {
 	download: boolean;
 	/** Where the CPU went (sampling profile): only where the issue asks for it, as profiling costs a little. */
 	profile: boolean;
+	/**
+	 * Jobs of the same kind run first in the same process (then a quiet window, so both lanes start
+	 * afresh): the node has learned how long such jobs take, as a process that ran any before has.
+	 */
+	warmUp?: number;
 }
 
 export const SCALE_VARIANTS: Record<string, ScaleVariant> = {
 	'300': { items: 300, perMinute: 600, download: false, profile: false },
 	'1000': { items: 1000, perMinute: 1000, download: false, profile: true },
+	'1000-learned': { items: 1000, perMinute: 1000, download: false, profile: false, warmUp: 60 },
 	'1000-downloads': { items: 1000, perMinute: 1000, download: true, profile: true },
 };
 
@@ -176,6 +182,14 @@ export async function measureScale(variant: string): Promise<ScaleResult> {
 		await readyThenWait();
 		const { credentials, options, place } = withPlan(sim.credentials, perMinute);
 		const parameters = generateImages('={{ $json.prompt }}', download ? { ...options, seed: '={{ $json.seed }}' } : { ...options, downloadImage: false });
+		if (chosen.warmUp) {
+			const warmUp = Array.from({ length: chosen.warmUp }, (_, index) => ({ json: { index, prompt: 'bench warm-up' } }));
+			const warm = await runBriaNode({ credentials, items: warmUp, continueOnFail: true, parameters });
+			progress(`scale ${variant}: warm-up of ${chosen.warmUp} jobs done in ${(warm.durationMs / 1000).toFixed(1)} s (${failedItems(warm, chosen.warmUp)} failed); a quiet window follows`);
+			await sleep(WINDOW_MS + 2_000);
+		}
+		// The measured run's requests only (the warm-up's are in the same log).
+		const measuredFrom = Date.now();
 		gc();
 		await sleep(200);
 		gc();
@@ -196,7 +210,8 @@ export async function measureScale(variant: string): Promise<ScaleResult> {
 			const result: RunResult = measured.value.value;
 			const profile = profiledRun.profile;
 			const lag = measured.value.lag;
-			const log = await sim.log();
+			const fullLog = await sim.log();
+			const log = { ...fullLog, entries: fullLog.entries.filter((entry) => entry.at >= measuredFrom) };
 			const jobs = log.jobs.filter((job) => job.prompt?.startsWith('bench scale'));
 			const failedInOutput = failedItems(result, items);
 			const stoppedAtCap = result.durationMs >= CAP_MS;
