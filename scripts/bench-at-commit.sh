@@ -25,6 +25,6 @@ ln -s "$ROOT/node_modules" "$SCRATCH/node_modules"
 [ -f "$ROOT/.npmrc" ] && cp "$ROOT/.npmrc" "$SCRATCH/"
 
 status=0
-(cd "$SCRATCH" && BENCH_GENERATION="$GENERATION" BENCH_COMMIT="$COMMIT" npm run bench -- "$@") || status=$?
+(cd "$SCRATCH" && BENCH_GENERATION="$GENERATION" BENCH_COMMIT="$(git -C "$ROOT" rev-parse --short "$COMMIT")" npm run bench -- "$@") || status=$?
 cp "$SCRATCH/docs/BENCHMARKS.md" "$ROOT/docs/BENCHMARKS.md"
 exit "$status"
