@@ -26,7 +26,7 @@ export type Endpoint = 'imageSubmit' | 'structuredPromptSubmit' | 'status' | 'mo
 
 /** Bria's smallest plan: what a lane may send before it knows anything. */
 export const SLOWEST_PLAN_PER_MINUTE = 10;
-/** Growing, at most this many requests past what Bria accepted at once. */
+/** Growing, at most this many requests added in one step. */
 const MAX_PROBE_WIDTH = 256;
 /** Pause after a 429 without Retry-After: doubles while 429s repeat. */
 const MIN_BACKOFF_MS = 2_000;
@@ -201,7 +201,7 @@ export class Lane {
 
 	private throttledOnce = false;
 
-	/** Growing as before any 429: up to twice what Bria accepted. Off from a 429 until a probe is taken. */
+	/** Growing step by step, as before any 429. Off from a 429 until a probe is taken. */
 	private growing = true;
 
 	private last429At = -Infinity;
@@ -209,11 +209,14 @@ export class Lane {
 	/** When the lane last let one request past its limit, a quiet window after a 429. */
 	private probedAt = -Infinity;
 
-	/** Growing: how many requests past what Bria accepted may be on their way (1, 2, 4 … as they are taken). */
-	private probeWidth = 1;
+	/** Growing: the next step's size (1, 2, 4 …). */
+	private nextStep = 1;
 
-	/** The limit before the lane last grew: Bria taking more than it widens the probe. */
-	private grownFrom = Infinity;
+	/** Growing: how many the last step added; undefined for the first burst (the whole limit). */
+	private lastStep: number | undefined;
+
+	/** Growing: answers since the last step. Once as many as it added came back, the next step may go. */
+	private answersSinceStep = 0;
 
 	private pausedUntil = 0;
 
@@ -247,7 +250,7 @@ export class Lane {
 
 	/**
 	 * Whether the limit is Bria's (the plan, or taught by a 429) rather than a floor the lane grows
-	 * past as needed: only a known limit can make checks scarce.
+	 * past as needed (rule 8 reads it: checks are rationed against a floor only when jobs outnumber it).
 	 */
 	limitKnown(): boolean {
 		return this.budget.planPerMinute > 0 || this.throttledOnce;
@@ -432,16 +435,26 @@ export class Lane {
 	}
 
 	/**
-	 * Rule 2, a stated plan: a lane that had nothing in a whole window and was never refused starts
-	 * its next burst at half the plan again, as it did first. Others (another worker, another tool)
-	 * may have started theirs meanwhile: two such bursts meet on a probe or two, not on half of them.
+	 * Rule 2, a stated plan: a lane that had nothing in a whole window (and is not paused) starts its
+	 * next burst as a new lane does, at half the plan, whatever it learned before: others (another
+	 * worker, another tool) may have come or gone meanwhile, and two bursts starting together meet
+	 * on a probe or two, not on half of them.
 	 */
 	private restartAfterQuiet(at: number): void {
 		const plan = this.budget.planPerMinute;
-		if (plan <= 0 || this.throttledOnce || this.learned <= firstBurst(plan) || this.window.count(at) > 0) return;
+		if (plan <= 0 || at < this.pausedUntil || this.window.count(at) > 0) return;
+		if (this.learned <= firstBurst(plan) && !this.throttledOnce) return;
 		this.learned = firstBurst(plan);
-		this.probeWidth = 1;
-		this.grownFrom = Infinity;
+		this.throttledOnce = false;
+		this.growing = true;
+		this.backoffMs = 0;
+		this.startSteps(undefined);
+	}
+
+	private startSteps(lastStep: number | undefined, answered = 0): void {
+		this.nextStep = 1;
+		this.lastStep = lastStep;
+		this.answersSinceStep = answered;
 	}
 
 	/** Rule 2, growing: only while the limit holds someone back. */
@@ -449,14 +462,18 @@ export class Lane {
 		const plan = this.budget.planPerMinute;
 		const ceiling = plan > 0 ? plan : Infinity;
 		if (this.growing) {
-			// A few requests past what Bria accepted, 1 at first and twice as many each time Bria takes
-			// them all (doubling per round trip), so an unknown limit costs one 429 and a stated plan
-			// is reached from half of it within a few round trips.
-			const grown = Math.min(ceiling, this.window.accepted(at) + this.probeWidth);
-			if (grown > this.learned) {
-				this.grownFrom = this.learned;
-				this.learned = grown;
-			}
+			// One step past the limit, 1 at first and twice the last each time Bria has answered as
+			// many as that step let through (doubling per round trip, like slow start, counted in
+			// answers so that requests always in flight do not hold it back): an unknown limit costs
+			// one 429, and a stated plan is reached from half of it in log2(plan) round trips.
+			if (this.answersSinceStep < (this.lastStep ?? this.limit())) return;
+			const from = this.limit();
+			const grown = Math.min(ceiling, from + this.nextStep);
+			if (grown <= from) return;
+			this.learned = grown;
+			this.lastStep = grown - from;
+			this.nextStep = Math.min(MAX_PROBE_WIDTH, 2 * this.nextStep);
+			this.answersSinceStep = 0;
 			return;
 		}
 		// After a 429, a whole window without one: a single request past the limit asks whether the
@@ -473,8 +490,7 @@ export class Lane {
 		this.learned = Math.max(1, this.window.accepted(at));
 		this.throttledOnce = true;
 		this.growing = false;
-		this.probeWidth = 1;
-		this.grownFrom = Infinity;
+		this.startSteps(1);
 		this.last429At = at;
 		this.backoffMs =
 			retryAfterMs !== undefined
@@ -509,11 +525,12 @@ export class Lane {
 				this.backoffMs = 0;
 				const accepted = this.window.accepted(now());
 				if (accepted > this.budget.provenPerWindow) this.budget.provenPerWindow = accepted;
-				// Bria took all the lane let through (as many as its limit): probe wider, or, after a 429,
-				// the quiet window's single probe was taken: grow again.
-				if (accepted >= this.learned) {
-					if (this.growing && accepted > this.grownFrom) this.probeWidth = Math.min(MAX_PROBE_WIDTH, 2 * this.probeWidth);
-					else if (!this.growing && this.probedAt > this.last429At) this.growing = true;
+				this.answersSinceStep++;
+				// After a 429, the quiet window's single probe was taken (Bria holds as many as the limit
+				// now): grow again, the probe counting as a first step of 1, answered.
+				if (!this.growing && this.probedAt > this.last429At && accepted >= this.learned) {
+					this.growing = true;
+					this.startSteps(1, 1);
 				}
 				this.pump();
 			},

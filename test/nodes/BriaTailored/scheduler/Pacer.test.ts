@@ -248,6 +248,60 @@ describe('organization rate budget', () => {
 		await Promise.all(turns);
 	});
 
+	test('with a plan, slow start counts answers, not what is done in flight: a lane whose requests are always in flight still grows to the plan', async () => {
+		// Found by review: growth from "answered in the window + 1" never came while a freed turn was
+		// always taken again before the last request was answered (20 s answers, a trickle, then a batch).
+		const lane = organizationBudget(URL_A, TOKEN_A, 10).lane('imageSubmit');
+		const party = new Party();
+		const slowRequest = async () => {
+			const turn = (await lane.acquire({ party }))!;
+			await new Promise((resolve) => setTimeout(resolve, 20_000));
+			turn.answered();
+		};
+		const all: Array<Promise<void>> = [];
+		for (let i = 0; i < 5; i++) {
+			all.push(slowRequest());
+			await jest.advanceTimersByTimeAsync(16_000);
+		}
+		for (let i = 0; i < 60; i++) all.push(slowRequest());
+		await jest.advanceTimersByTimeAsync(3 * WINDOW_MS);
+		expect(lane.limit()).toBe(10);
+		await jest.advanceTimersByTimeAsync(10 * WINDOW_MS);
+		await Promise.all(all);
+	});
+
+	test('with a plan, a lane once refused (sharing with another worker) and then quiet for a window starts at half the plan again, not at the whole plan', async () => {
+		const lanes = ['worker-1', 'worker-2'].map((token) => organizationBudget(URL_A, token, 10).lane('imageSubmit'));
+		for (const lane of lanes) {
+			const party = new Party();
+			for (let i = 0; i < 5; i++) (await lane.acquire({ party }))!.answered();
+			(await lane.acquire({ party }))!.throttled();
+		}
+		// Later each is alone and climbs back to the plan, then both go quiet.
+		const alone = lanes.map((lane) => Promise.all(send(lane, new Party(), 40)));
+		await jest.advanceTimersByTimeAsync(15 * WINDOW_MS);
+		await Promise.all(alone);
+		expect(lanes.map((lane) => lane.limit())).toEqual([10, 10]);
+		await jest.advanceTimersByTimeAsync(2 * WINDOW_MS);
+		// A new burst on both at once: half the plan each while none is answered (before the fix each
+		// sent the whole plan again, and Bria refused half of them).
+		const held: Turn[][] = [[], []];
+		const turns = lanes.flatMap((lane, n) => {
+			const party = new Party();
+			return Array.from({ length: 10 }, async () => {
+				const turn = (await lane.acquire({ party }))!;
+				held[n].push(turn);
+			});
+		});
+		await jest.advanceTimersByTimeAsync(1_000);
+		expect(held.map((turns) => turns.length)).toEqual([5, 5]);
+		for (let round = 0; round < 10; round++) {
+			for (const turns of held) turns.splice(0).forEach((turn) => turn.answered());
+			await jest.advanceTimersByTimeAsync(WINDOW_MS);
+		}
+		await Promise.all(turns);
+	});
+
 	test('a 429 on one lane caps no other lane; a window accepted above 10 on any lane proves the plan for the others', async () => {
 		const budget = organizationBudget(URL_A, TOKEN_A);
 		const party = new Party();
