@@ -355,7 +355,9 @@ export class JobScheduler {
 		for (;;) {
 			const limit = lane.capacity();
 			const running = this.checks.running;
-			const scarce = lane.limitKnown() && running * (WINDOW_MS / CADENCE_MS) > limit;
+			// A known limit (the plan, or taught by a 429) is scarce when it cannot check every running
+			// job every 2 s; a floor the lane may grow past only when the jobs outnumber even its turns.
+			const scarce = lane.limitKnown() ? running * (WINDOW_MS / CADENCE_MS) > limit : running > limit;
 			const learned = scarce ? durations.surelyDoneMs(kind, surelyDoneShare(limit, running)) : durations.firstCheckMs(kind);
 			let at = started + (learned ?? FIRST_CHECK_MS);
 			if (scarce && learned === undefined && at <= now() + TIMER_SLACK_MS) {

@@ -12,16 +12,31 @@ import { useFakeBudgetClock } from '../../../harness/fakeBudgetClock';
 
 const BASE_URL = 'https://bria.example';
 
-/** An in-memory Bria: job n finishes `durationsMs[n]` after its submit; counts per endpoint. */
-function fakeBria(durationsMs: number[]) {
+/**
+ * An in-memory Bria: job n finishes `durationsMs[n]` after its submit; counts per endpoint. With
+ * `perMinute`, each endpoint takes that many requests in any 60 s and answers 429 beyond.
+ */
+function fakeBria(durationsMs: number[], perMinute = 0) {
 	const finishAt = new Map<string, number>();
 	const checks: Array<{ id: string; at: number; done: boolean }> = [];
+	const accepted = { POST: [] as number[], GET: [] as number[] };
+	let throttled = 0;
 	let submitted = 0;
 	const ctx = {
 		getNode: () => ({ name: 'Bria Tailored', type: 'n8n-nodes-bria.briaTailored', typeVersion: 1, position: [0, 0], parameters: {} }),
 		getExecutionCancelSignal: () => undefined,
 		helpers: {
-			httpRequestWithAuthentication: async (_type: string, options: { method: string; url: string }) => {
+			httpRequestWithAuthentication: async (_type: string, options: { method: 'POST' | 'GET'; url: string }) => {
+				if (perMinute) {
+					const window = accepted[options.method];
+					while (window.length && window[0] <= Date.now() - WINDOW_MS) window.shift();
+					if (window.length >= perMinute) {
+						throttled++;
+						const retryAfterS = Math.ceil((window[0] + WINDOW_MS - Date.now()) / 1000);
+						return { statusCode: 429, headers: { 'retry-after': String(retryAfterS) }, body: { error: { code: 429, message: 'Too many requests' } } };
+					}
+					window.push(Date.now());
+				}
 				if (options.method === 'POST') {
 					const id = `job-${submitted}`;
 					finishAt.set(id, Date.now() + durationsMs[submitted++]);
@@ -34,7 +49,7 @@ function fakeBria(durationsMs: number[]) {
 			},
 		},
 	} as unknown as IExecuteFunctions;
-	return { ctx, checks };
+	return { ctx, checks, throttled: () => throttled };
 }
 
 const job = (): JobSpec => ({
@@ -47,8 +62,8 @@ const job = (): JobSpec => ({
 });
 
 /** Runs `count` single-item executions at once (each its own scheduler, as n8n runs them); returns when each answered. */
-async function burst(durationsMs: number[], plan: number, advanceMs: number) {
-	const bria = fakeBria(durationsMs);
+async function burst(durationsMs: number[], plan: number, advanceMs: number, briaPerMinute = 0) {
+	const bria = fakeBria(durationsMs, briaPerMinute);
 	const budget = organizationBudget(BASE_URL, 'token', plan);
 	const answers = durationsMs.map(async () => {
 		const scheduler = new JobScheduler(bria.ctx, BASE_URL, { concurrency: 1, requestsPerMinute: 0 }, budget);
@@ -56,7 +71,7 @@ async function burst(durationsMs: number[], plan: number, advanceMs: number) {
 		return Date.now();
 	});
 	await jest.advanceTimersByTimeAsync(advanceMs);
-	return { answers: await Promise.all(answers), checks: bria.checks };
+	return { answers: await Promise.all(answers), checks: bria.checks, throttled: bria.throttled() };
 }
 
 describe('status checks under a scarce budget', () => {
@@ -67,6 +82,23 @@ describe('status checks under a scarce budget', () => {
 		expect(checks).toHaveLength(10);
 		expect(checks.every((check) => check.done && check.at >= 5_000 && check.at <= 7_000)).toBe(true);
 		expect(Math.max(...answers)).toBeLessThanOrEqual(7_000);
+	});
+
+	test('no plan stated, Bria at 10/min, twenty 5 s jobs at once: the jobs outnumber the status lane\'s floor, so its 10 checks go where the jobs are done, and the second ten need only the next window', async () => {
+		const { answers, checks, throttled } = await burst(Array(20).fill(5_000), 0, 4 * WINDOW_MS, 10);
+		// Each job checked once, after it finished (before: ten checks at 1.5 s, all running, and the
+		// status lane's window spent, so the second ten waited two windows: 123 s in the bench).
+		expect(checks).toHaveLength(20);
+		expect(checks.every((check) => check.done)).toBe(true);
+		expect(Math.max(...answers)).toBeLessThanOrEqual(WINDOW_MS + 10_000);
+		// The submit lane's one probe past 10, and at most one on the status lane.
+		expect(throttled).toBeLessThanOrEqual(2);
+	});
+
+	test('no plan stated, Bria unlimited: once the submits have proven more than the jobs, checks are plentiful (the cadence from 1.5 s)', async () => {
+		const { checks } = await burst(Array(20).fill(5_000), 0, 2 * WINDOW_MS);
+		expect(Math.min(...checks.map((check) => check.at))).toBeLessThanOrEqual(2_000);
+		expect(checks.every((check) => !check.done || check.at <= 7_000)).toBe(true);
 	});
 
 	test('plan 60, twenty jobs: a job still running when the others are found done is checked again at the cadence, not after a twentieth of the window each', async () => {
