@@ -99,14 +99,14 @@ const WORKER_CANCELS_AT_TIMEOUT = ((version) => version[0] > 2 || (version[0] ==
 
 /*
  * The organization's rate budget lives in each n8n process (module state), so two workers hold two
- * budgets. README: set the credential's Requests per Minute to the plan divided by the workers.
- * Here Bria (a second simulator: its own organization) allows 4 requests per endpoint per minute,
- * and the credential says 2: each worker keeps to 2, together they use the plan's 4.
+ * budgets that cannot see each other. The credential states the organization's whole plan, as the
+ * README says (no dividing by workers): each worker starts at half of it and grows by slow start,
+ * and a 429 tells it someone else uses the rest. Here Bria (a second simulator: its own
+ * organization) allows 10 requests per endpoint per minute and the credential says 10.
  */
-const ORGANIZATION_LIMIT = 4;
-const PLAN_PER_WORKER = ORGANIZATION_LIMIT / 2;
-const BUDGET_BURST = 6;
-const BUDGET_CREDENTIAL = { id: 'briaE2eQueue00002', name: 'Bria API (queue e2e, plan split over 2 workers)' };
+const ORGANIZATION_LIMIT = 10;
+const BUDGET_BURST = 20;
+const BUDGET_CREDENTIAL = { id: 'briaE2eQueue00002', name: 'Bria API (queue e2e, whole plan on 2 workers)' };
 const budgetHook: WorkflowFile = linearWorkflow(workflowId('queueBudget'), 'e2e queue: rate budget per worker', [
 	webhook('Budget Request', 'bria-queue-budget', 'responseNode'),
 	briaNode('Generate', { ...generate({ downloadImage: false }) }, BUDGET_CREDENTIAL),
@@ -144,7 +144,7 @@ beforeAll(async () => {
 	n8n = await N8nInstance.create({ install, tarball, env: queueModeEnv({ redisPort: redis.port, postgres }) });
 	await n8n.importCredentials([
 		briaCredential(CREDENTIAL.id, TOKEN, sim.baseUrl, CREDENTIAL.name),
-		{ ...briaCredential(BUDGET_CREDENTIAL.id, TOKEN, limitedSim.baseUrl, BUDGET_CREDENTIAL.name), data: { apiToken: TOKEN, baseUrl: limitedSim.baseUrl, requestsPerMinute: PLAN_PER_WORKER } },
+		{ ...briaCredential(BUDGET_CREDENTIAL.id, TOKEN, limitedSim.baseUrl, BUDGET_CREDENTIAL.name), data: { apiToken: TOKEN, baseUrl: limitedSim.baseUrl, requestsPerMinute: ORGANIZATION_LIMIT } },
 	]);
 	const workflows = [imageHook, longWait, timedOut, form, budgetHook];
 	await n8n.importWorkflows(workflows);
@@ -347,7 +347,7 @@ test(`the workflow's timeout (${WORKFLOW_TIMEOUT_S} s) ends a Bria wait on a wor
 	process.stderr.write(`[queue e2e] workflow timeout ${WORKFLOW_TIMEOUT_S} s → execution ended on worker ${worker} after ${endedMs} ms\n`);
 });
 
-test(`the organization's budget is per process: with the plan split (${PLAN_PER_WORKER}/min per worker, ${ORGANIZATION_LIMIT}/min in all) each worker keeps to its share, together they use the whole plan, no 429`, async () => {
+test(`two workers, each stating the whole plan (${ORGANIZATION_LIMIT}/min): a burst of ${BUDGET_BURST} executions all complete, 429s stay under a tenth of the requests, and the plan's two windows suffice`, async () => {
 	const started = Date.now();
 	const answers = await Promise.all(
 		Array.from({ length: BUDGET_BURST }, async (_, index) => await post('/webhook/bria-queue-budget', { prompt: `Budget shot ${index}` })),
@@ -364,32 +364,26 @@ test(`the organization's budget is per process: with the plan split (${PLAN_PER_
 	}
 	expect(workerOfJob.size).toBe(BUDGET_BURST);
 
-	// Nothing was refused: the split plan kept the organization inside Bria's limit.
-	expect(limitedSim.requests().filter((entry) => entry.status === 429)).toEqual([]);
-	const submits = limitedSim.requests('submitImage');
-	expect(submits).toHaveLength(BUDGET_BURST);
-	/** Most requests one worker (or all, worker undefined) sent to one endpoint within any 60 s. */
-	const busiestMinute = (entries: typeof submits, worker?: number) => {
-		const times = entries.filter((entry) => worker === undefined || workerOfJob.get(entry.requestId!) === worker).map((entry) => entry.at);
-		return Math.max(0, ...times.map((at) => times.filter((other) => other >= at && other < at + 60_000).length));
-	};
-	const statuses = limitedSim.requests('status');
-	for (const worker of [0, 1]) {
-		expect(busiestMinute(submits, worker)).toBeLessThanOrEqual(PLAN_PER_WORKER);
-		expect(busiestMinute(statuses, worker)).toBeLessThanOrEqual(PLAN_PER_WORKER);
-	}
-	// Two budgets: the first seconds saw more submits than one worker's share (one budget would allow 2).
+	// Each job submitted once (a 429 is not a submit Bria took), whatever the workers' budgets did.
+	expect(limitedSim.submits()).toHaveLength(BUDGET_BURST);
+	const all = limitedSim.requests();
+	const refused = all.filter((entry) => entry.status === 429);
+	expect(refused.length / all.length).toBeLessThanOrEqual(0.1);
+	// Both workers sent in the first window, and the last submit went in the second: the plan's
+	// 20 submits need two windows, no more.
+	const submits = limitedSim.requests('submitImage').filter((entry) => entry.status === 202);
 	const firstSubmit = submits[0].at;
 	const early = submits.filter((entry) => entry.at < firstSubmit + 10_000);
-	expect(early.length).toBe(ORGANIZATION_LIMIT);
 	expect(new Set(early.map((entry) => workerOfJob.get(entry.requestId!))).size).toBe(2);
-	const late = submits.filter((entry) => entry.at >= firstSubmit + 10_000).map((entry) => ((entry.at - firstSubmit) / 1000).toFixed(1));
+	expect(submits.at(-1)!.at - firstSubmit).toBeLessThan(2 * 60_000);
+	const physicalMs = 60_000 + 300;
 	process.stderr.write(
-		`[queue e2e] budget: ${BUDGET_BURST} executions, plan ${PLAN_PER_WORKER}/min per worker (Bria ${ORGANIZATION_LIMIT}/min): ` +
+		`[queue e2e] budget: ${BUDGET_BURST} executions, whole plan ${ORGANIZATION_LIMIT}/min stated on both workers: ` +
 			`${early.length} submits in the first 10 s (by worker ${[0, 1].map((w) => early.filter((e) => workerOfJob.get(e.requestId!) === w).length).join(' / ')}), ` +
-			`the rest at +${late.join(' s, +')} s; ${statuses.length} status checks; 0 × 429; wall ${(wallMs / 1000).toFixed(1)} s\n`,
+			`${all.length} requests, ${refused.length} × 429 (${refused.map((entry) => entry.route).join(', ') || 'none'}) = ${((100 * refused.length) / all.length).toFixed(1)} %; ` +
+			`wall ${(wallMs / 1000).toFixed(1)} s = ${(wallMs / physicalMs).toFixed(2)} × the physical limit (${(physicalMs / 1000).toFixed(1)} s)\n`,
 	);
-}, 240_000);
+}, 300_000);
 
 test("the API token never appears in the main's or the workers' output", () => {
 	for (const process of [main!, ...workers]) expect(process.output().includes(TOKEN)).toBe(false);
