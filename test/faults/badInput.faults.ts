@@ -145,6 +145,13 @@ const BAD_INPUTS: BadInput[] = [
 		nodeWide: true,
 	},
 	{
+		// From review: 1.5 became a fractional window index, and the cap let everything through.
+		name: 'fractional requests per minute',
+		parameters: imageParams({}, { requestsPerMinute: 1.5 }),
+		message: 'Invalid input: Requests per Minute: must be a whole number',
+		nodeWide: true,
+	},
+	{
 		name: 'credential base URL ftp://',
 		parameters: imageParams(),
 		credentials: { baseUrl: 'ftp://engine.prod.bria-api.com' },

@@ -253,7 +253,7 @@ export const option = {
 		name: 'requestsPerMinute',
 		type: 'number',
 		default: 0,
-		typeOptions: { minValue: 0 },
+		typeOptions: { minValue: 0, numberPrecision: 0 },
 		description:
 			'Cap per Bria endpoint per minute for each run of this node, on top of the organization\'s rate budget (set your plan on the Bria API credential). 0 = no cap of its own. Read from the first item.',
 	},

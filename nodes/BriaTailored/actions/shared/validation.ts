@@ -120,7 +120,7 @@ export const imagesPerItemSchema = numeric(
 );
 
 export const requestsPerMinuteSchema = numeric(
-	number().min(0, 'must be 0 (no cap) or more').max(10_000, 'must be at most 10000'),
+	number('a whole number').int('must be a whole number').min(0, 'must be 0 (no cap) or more').max(10_000, 'must be at most 10000'),
 );
 
 /*
