@@ -76,6 +76,8 @@ export interface CaseSpec {
 	/** With continueOnFail: n8n's continue mode (default: regular output). */
 	onError?: 'continueRegularOutput' | 'continueErrorOutput';
 	cancelAfterMs?: number;
+	/** n8n's workflow settings (e.g. executionTimeout in seconds). */
+	workflowSettings?: IDataObject;
 	credentials?: Partial<BriaCredential>;
 	/** Faults, job plans, simulator settings, jobs submitted earlier for this case (the simulator was just reset). */
 	setup?: (sim: BriaSimulator) => unknown;
@@ -86,7 +88,7 @@ export interface CaseSpec {
 	/** A settings or credential error: the node fails as a whole, with no item index to carry. */
 	nodeWide?: boolean;
 	knownBug?: string;
-	/** A submit's answer has its own budget beyond Max Wait Time (issue 9, item 2): how long this case's may take. */
+	/** A submit's answer, and its waits after 429s, have their own budget beyond Max Wait Time (issues 9 and 13): how long this case's may take. */
 	submitAnswerMs?: number;
 }
 
@@ -204,6 +206,7 @@ export function faultSuite(file: string, options: SimOptions = {}) {
 			continueOnFail: spec.continueOnFail,
 			onError: spec.onError,
 			cancelAfterMs: spec.cancelAfterMs,
+			workflowSettings: spec.workflowSettings,
 			binaryStoreFails: spec.binaryStoreFails,
 		});
 		// After a stop the engine resolves before the node does: wait (bounded) for the node itself.

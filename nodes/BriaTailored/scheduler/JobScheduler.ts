@@ -28,6 +28,8 @@ const LATE_ANSWER_CHECK_MS = 1_000;
 const CHECK_ONCE_RETRY_MS = 15_000;
 /** Rule 8: the first check of a kind never seen, when checks are scarce and no scout fits: Bria's jobs take a few seconds. */
 export const TYPICAL_JOB_MS = 6_000;
+/** Rule 10: a submit refused (429) this many times in a row fails rather than wait on (with `Retry-After`, minutes). */
+const MAX_SUBMIT_REFUSALS = 10;
 /** Rule 8: a scout polls at the cadence; this many checks of a typical job must fit beyond one per running job. */
 const SCOUT_CHECKS = 4;
 
@@ -228,14 +230,14 @@ export class JobScheduler {
 				throw this.mayBeAccepted(itemIndex, response.networkError);
 			}
 			if (response.statusCode === 429) {
-				// Bria did not accept it: wait and send again, unless Bria asks for longer than Max Wait Time
-				// (or the workflow's timeout) allows.
+				// Bria did not accept it: a wait for a turn like any other (Max Wait Time starts at the
+				// answer), bounded by the workflow's timeout, and by refusals in a row: each one shrank the
+				// lane to what Bria accepted, so that many means something beyond the plan's window.
 				const wait = turn.throttled(retryAfterMs(response));
-				if (wait <= job.maxWaitMs && now() + wait < deadline) continue;
-				throw apiError(this.node, response, {
-					itemIndex,
-					action: `${action}; gave up: the rate limit lasts past ${wait > job.maxWaitMs ? 'the max wait time' : limit}`,
-				});
+				const why =
+					throttled + 1 >= MAX_SUBMIT_REFUSALS ? `Bria refused it ${MAX_SUBMIT_REFUSALS} times in a row` : now() + wait >= deadline ? `the rate limit lasts past ${limit}` : '';
+				if (!why) continue;
+				throw apiError(this.node, response, { itemIndex, action: `${action}; gave up: ${why}` });
 			}
 			if (response.statusCode !== 200 && response.statusCode !== 202) {
 				throw apiError(this.node, response, { itemIndex, action });

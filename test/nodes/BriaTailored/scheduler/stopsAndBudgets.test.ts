@@ -41,10 +41,10 @@ describe('a submit Bria may accept gets its own answer budget (issue 9, item 2)'
 		expect(bria.sim.requests('status')).toHaveLength(1);
 	});
 
-	test('no submit is started once Max Wait Time has passed (a Retry-After past it gives up unsent)', async () => {
+	test('no submit is started once the workflow\'s timeout has passed (a Retry-After past it gives up unsent); Max Wait Time does not bound it (issue 13: it counts from Bria\'s answer)', async () => {
 		bria.sim.inject('submitImage', { kind: 'respond', status: 429, body: { error: { code: 429, message: 'Too many requests' } }, headers: { 'Retry-After': '5' } });
-		const result = await runBriaNode({ credentials: bria.credentials, parameters: generate({ maxWaitTime: 3 }) });
-		expect(result.error?.message).toMatch(/rate limit/);
+		const result = await runBriaNode({ credentials: bria.credentials, parameters: generate({ maxWaitTime: 60 }), workflowSettings: { executionTimeout: 3 } });
+		expect(result.error?.message).toMatch(/rate limit .*lasts past the workflow's timeout \(3 s\)/);
 		expect(bria.sim.requests('submitImage')).toHaveLength(1);
 		expect(createdJobs()).toHaveLength(0);
 	});
