@@ -77,6 +77,8 @@ export async function toOutputItem(
 	const item: INodeExecutionData = { json, pairedItem: { item: itemIndex } };
 	if (imageUrl && job.download && !asTool) {
 		const signal = ctx.getExecutionCancelSignal?.();
+		// Waiting node runs take turns at the download slots (a form's one image does not queue behind a batch's).
+		const owner = `${ctx.getExecutionId?.() ?? ''}\0${ctx.getNode().name}`;
 		item.binary = await downloads.run(async () => {
 			// Its own budget, not what is left of Max Wait Time: a job that finished just in time still
 			// gets its (paid) image. Only the workflow's timeout, which the user set for the whole run, cuts it.
@@ -95,7 +97,7 @@ export async function toOutputItem(
 					file.mimeType,
 				),
 			};
-		}, signal);
+		}, signal, owner);
 	}
 	return item;
 }
