@@ -135,7 +135,13 @@ describe('status faults', () => {
 		({ error, items, sim }) => {
 			expect(error).toBeUndefined();
 			expect(items[0].json.status).toBe('COMPLETED');
-			expect(sim.requests('status').map((entry) => entry.status)).toEqual([200, 200]);
+			// Where the first check goes depends on what the file's earlier cases taught (1–1.5 s), so
+			// two or three checks; the last one, at the deadline, is the one that finds it done.
+			const checks = sim.requests('status');
+			expect(checks.every((entry) => entry.status === 200)).toBe(true);
+			expect(checks.length).toBeLessThanOrEqual(3);
+			expect(checks.at(-1)!.jobStatus).toBe('COMPLETED');
+			expect(checks.slice(0, -1).every((entry) => entry.jobStatus === 'IN_PROGRESS')).toBe(true);
 		},
 	);
 
