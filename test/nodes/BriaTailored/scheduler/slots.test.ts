@@ -36,7 +36,7 @@ describe('download slots', () => {
 		const started: string[] = [];
 		const batch = Array.from({ length: 5 }, (_, i) => holder(slots, 'batch', started, `batch-${i}`));
 		const single = holder(slots, 'form', started, 'form');
-		const byName = new Map([...batch.map((h, i) => [`batch-${i}`, h] as const), ['form', single] as const]);
+		const byName = new Map<string, ReturnType<typeof holder>>([...batch.map((h, i) => [`batch-${i}`, h] as const), ['form', single] as const]);
 		// Release whatever holds the slot, one at a time, until all ran.
 		for (let ran = 0; ran < byName.size; ran++) {
 			await new Promise((resolve) => setImmediate(resolve));
