@@ -424,8 +424,8 @@ export class Lane {
 
 	/** Rules 1 and 2: the earliest time from `at` this lane has room, growing the limit where it holds requests back. */
 	private roomAt(at: number): number {
+		this.restartAfterQuiet(at);
 		const from = Math.max(at, this.pausedUntil);
-		this.restartAfterQuiet(from);
 		let roomAt = this.window.roomAt(from, this.limit());
 		if (roomAt > from && this.round.length) {
 			this.climb(at);
@@ -435,14 +435,14 @@ export class Lane {
 	}
 
 	/**
-	 * Rule 2, a stated plan: a lane that had nothing in a whole window (and is not paused) starts its
-	 * next burst as a new lane does, at half the plan, whatever it learned before: others (another
-	 * worker, another tool) may have come or gone meanwhile, and two bursts starting together meet
-	 * on a probe or two, not on half of them.
+	 * Rule 2, a stated plan: a lane that had nothing in a whole window, neither a request Bria
+	 * counted nor a 429 (refusals leave no trace in the window), starts its next burst as a new lane
+	 * does, at half the plan, whatever it learned before: others (another worker, another tool) may
+	 * have come or gone meanwhile, and two bursts starting together meet on a probe or two.
 	 */
 	private restartAfterQuiet(at: number): void {
 		const plan = this.budget.planPerMinute;
-		if (plan <= 0 || at < this.pausedUntil || this.window.count(at) > 0) return;
+		if (plan <= 0 || at < this.pausedUntil || at - this.last429At < WINDOW_MS || this.window.count(at) > 0) return;
 		if (this.learned <= firstBurst(plan) && !this.throttledOnce) return;
 		this.learned = firstBurst(plan);
 		this.throttledOnce = false;
@@ -492,10 +492,15 @@ export class Lane {
 		this.growing = false;
 		this.startSteps(1);
 		this.last429At = at;
+		// Without Retry-After the pause doubles while 429s repeat; the refusals of one burst, coming
+		// back while the lane is paused already, are one 429 (review: five made a 32 s pause).
+		const repeated = at >= this.pausedUntil;
 		this.backoffMs =
 			retryAfterMs !== undefined
 				? Math.min(Math.max(retryAfterMs, MIN_RETRY_AFTER_MS), MAX_RETRY_AFTER_MS)
-				: Math.min(MAX_BACKOFF_MS, Math.max(MIN_BACKOFF_MS, this.backoffMs * 2));
+				: repeated
+					? Math.min(MAX_BACKOFF_MS, Math.max(MIN_BACKOFF_MS, this.backoffMs * 2))
+					: Math.max(MIN_BACKOFF_MS, this.backoffMs);
 		this.pausedUntil = Math.max(this.pausedUntil, at + this.backoffMs);
 		return this.pausedUntil - at;
 	}

@@ -302,6 +302,29 @@ describe('organization rate budget', () => {
 		await Promise.all(turns);
 	});
 
+	test('with a plan, a lane whose first burst Bria refused entirely (another worker holds the plan) does not start at half again after its pause', async () => {
+		// From review: refusals leave the window empty, so the restart took the pause for a quiet
+		// window and sent half the plan again after every 2 s pause (and backoff never grew).
+		const lane = organizationBudget(URL_A, TOKEN_A, 10).lane('imageSubmit');
+		const party = new Party();
+		const turns = await Promise.all(Array.from({ length: 5 }, async () => (await lane.acquire({ party }))!));
+		// Without Retry-After: the five refusals of one burst pause the lane once (2 s), not 2 × 2⁴ s.
+		const pauses = turns.map((turn) => turn.throttled());
+		expect(Math.max(...pauses)).toBeLessThanOrEqual(2_000);
+		expect(lane.limit()).toBe(1);
+		const granted: Turn[] = [];
+		const more = Array.from({ length: 5 }, async () => granted.push((await lane.acquire({ party }))!));
+		await jest.advanceTimersByTimeAsync(5_000);
+		// After the pause: one request (what Bria accepted, at least 1), not five.
+		expect(granted).toHaveLength(1);
+		expect(lane.limit()).toBe(1);
+		for (let round = 0; round < 20; round++) {
+			granted.splice(0).forEach((turn) => turn.answered());
+			await jest.advanceTimersByTimeAsync(WINDOW_MS);
+		}
+		await Promise.all(more);
+	});
+
 	test('a 429 on one lane caps no other lane; a window accepted above 10 on any lane proves the plan for the others', async () => {
 		const budget = organizationBudget(URL_A, TOKEN_A);
 		const party = new Party();
