@@ -1,4 +1,5 @@
 import { faults } from '../simulator/BriaSimulator';
+import type { CaseResult } from './matrix';
 import { faultSuite, imageParams, structuredPromptParams, TOKEN } from './matrix';
 
 /*
@@ -13,6 +14,25 @@ const briaError = (code: number, message: string, details = 'see docs.bria.ai') 
 	request_id: `err-${code}`,
 });
 
+/** Bria's 429 on a submit, with `Retry-After` in seconds where given. */
+const tooManyRequests = (retryAfterS?: number) => ({
+	kind: 'respond' as const,
+	status: 429,
+	body: briaError(429, 'Too Many Requests'),
+	...(retryAfterS === undefined ? {} : { headers: { 'Retry-After': String(retryAfterS) } }),
+});
+
+/** The job completed after one 429, its second submit at least `minGapMs` after the first. */
+const resubmittedOnceAfter =
+	(minGapMs: number) =>
+	({ error, items, sim }: CaseResult) => {
+		expect(error).toBeUndefined();
+		expect(items[0].json.status).toBe('COMPLETED');
+		const submits = sim.requests('submitImage');
+		expect(submits.map((entry) => entry.status)).toEqual([429, 202]);
+		expect(submits[1].at - submits[0].at).toBeGreaterThanOrEqual(minGapMs);
+	};
+
 describe('submit faults', () => {
 	suite.case(
 		{
@@ -20,16 +40,11 @@ describe('submit faults', () => {
 			name: '429 with Retry-After: 1',
 			expected: 'waits ≥ 1 s, submits again once, image',
 			parameters: imageParams(),
-			setup: (sim) =>
-				sim.inject('submitImage', { kind: 'respond', status: 429, body: briaError(429, 'Too Many Requests'), headers: { 'Retry-After': '1' } }),
+			setup: (sim) => sim.inject('submitImage', tooManyRequests(1)),
 		},
-		({ error, items, sim }) => {
-			expect(error).toBeUndefined();
-			expect(items[0].json.status).toBe('COMPLETED');
-			expect(items[0].binary?.data).toBeDefined();
-			const submits = sim.requests('submitImage');
-			expect(submits.map((entry) => entry.status)).toEqual([429, 202]);
-			expect(submits[1].at - submits[0].at).toBeGreaterThanOrEqual(950);
+		(result) => {
+			resubmittedOnceAfter(950)(result);
+			expect(result.items[0].binary?.data).toBeDefined();
 		},
 	);
 
@@ -39,15 +54,9 @@ describe('submit faults', () => {
 			name: '429 without Retry-After',
 			expected: 'backs off ≥ 2 s, submits again once, image',
 			parameters: imageParams(),
-			setup: (sim) => sim.inject('submitImage', { kind: 'respond', status: 429, body: briaError(429, 'Too Many Requests') }),
+			setup: (sim) => sim.inject('submitImage', tooManyRequests()),
 		},
-		({ error, items, sim }) => {
-			expect(error).toBeUndefined();
-			expect(items[0].json.status).toBe('COMPLETED');
-			const submits = sim.requests('submitImage');
-			expect(submits.map((entry) => entry.status)).toEqual([429, 202]);
-			expect(submits[1].at - submits[0].at).toBeGreaterThanOrEqual(1_900);
-		},
+		resubmittedOnceAfter(1_900),
 	);
 
 	suite.case(
@@ -59,16 +68,9 @@ describe('submit faults', () => {
 			expected: 'waits as Bria asks (Max Wait Time counts from the answer), then the job completes',
 			parameters: imageParams({}, { maxWaitTime: 1 }),
 			submitAnswerMs: 4_000,
-			setup: (sim) =>
-				sim.inject('submitImage', { kind: 'respond', status: 429, body: briaError(429, 'Too Many Requests'), headers: { 'Retry-After': '3' } }),
+			setup: (sim) => sim.inject('submitImage', tooManyRequests(3)),
 		},
-		({ error, items, sim }) => {
-			expect(error).toBeUndefined();
-			expect(items[0].json.status).toBe('COMPLETED');
-			const submits = sim.requests('submitImage');
-			expect(submits.map((entry) => entry.status)).toEqual([429, 202]);
-			expect(submits[1].at - submits[0].at).toBeGreaterThanOrEqual(2_900);
-		},
+		resubmittedOnceAfter(2_900),
 	);
 
 	suite.case(
@@ -78,8 +80,7 @@ describe('submit faults', () => {
 			expected: 'gives up at once, naming the workflow\'s timeout; no job',
 			parameters: imageParams({}, { maxWaitTime: 60 }),
 			workflowSettings: { executionTimeout: 5 },
-			setup: (sim) =>
-				sim.inject('submitImage', { kind: 'respond', status: 429, body: briaError(429, 'Too Many Requests'), headers: { 'Retry-After': '30' } }),
+			setup: (sim) => sim.inject('submitImage', tooManyRequests(30)),
 		},
 		({ error, nodeMs, sim }) => {
 			expect(error?.message).toBe(
@@ -98,8 +99,7 @@ describe('submit faults', () => {
 			expected: 'waits as Bria asks each time, then gives up naming the refusals; no job',
 			parameters: imageParams({}, { maxWaitTime: 3 }),
 			submitAnswerMs: 12_000,
-			setup: (sim) =>
-				sim.inject('submitImage', { kind: 'respond', status: 429, body: briaError(429, 'Too Many Requests'), headers: { 'Retry-After': '1' } }, 20),
+			setup: (sim) => sim.inject('submitImage', tooManyRequests(1), 20),
 		},
 		({ error, sim }) => {
 			expect(error?.message).toBe('Bria\'s rate limit was reached (submitting the job; gave up: Bria refused it 10 times in a row, HTTP 429)');

@@ -11,6 +11,19 @@ function random(seed: number): () => number {
 	};
 }
 
+/** Checks a job of `durationMs` from `firstAt` at the cadence until one finds it done. */
+function pollUntilDone(firstAt: number, durationMs: number) {
+	let at = firstAt;
+	let checks = 1;
+	let runningAt: number | undefined;
+	while (at < durationMs) {
+		runningAt = at;
+		at += pollDelayMs(at);
+		checks++;
+	}
+	return { checks, lag: at - durationMs, finish: { runningAtMs: runningAt, doneAtMs: at } };
+}
+
 /**
  * Plays jobs of `meanMs` ± 10 % one after another through the plentiful-checks schedule the
  * scheduler uses (first check where JobDurations says, or 1.5 s before anything is learned; then
@@ -22,19 +35,11 @@ function play(meanMs: number, warmUp: number, measured: number, seed = 1, durati
 	const lags: number[] = [];
 	for (let job = 0; job < warmUp + measured; job++) {
 		const durationMs = meanMs * (0.9 + 0.2 * next());
-		const learned = durations.firstCheckMs('image|101|');
-		let at = learned ?? pollDelayMs(0);
-		let count = 1;
-		let runningAt: number | undefined;
-		while (at < durationMs) {
-			runningAt = at;
-			at += pollDelayMs(at);
-			count++;
-		}
-		durations.learn('image|101|', { runningAtMs: runningAt, doneAtMs: at });
+		const polled = pollUntilDone(durations.firstCheckMs('image|101|') ?? pollDelayMs(0), durationMs);
+		durations.learn('image|101|', polled.finish);
 		if (job >= warmUp) {
-			checks.push(count);
-			lags.push(at - durationMs);
+			checks.push(polled.checks);
+			lags.push(polled.lag);
 		}
 	}
 	const sorted = [...lags].sort((a, b) => a - b);
@@ -72,18 +77,7 @@ describe('learned job durations', () => {
 		// on the second cluster and the earliest jobs waited 2.3 s (bench: p95 2.40 s).
 		const durationsMs = Array.from({ length: 30 }, (_, i) => Math.round(27_000 + (6_000 * i) / 29));
 		const durations = new JobDurations();
-		const runAll = (first: number) =>
-			durationsMs.map((durationMs) => {
-				let at = first;
-				let checks = 1;
-				let runningAt: number | undefined;
-				while (at < durationMs) {
-					runningAt = at;
-					at += pollDelayMs(at);
-					checks++;
-				}
-				return { checks, lag: at - durationMs, finish: { runningAtMs: runningAt, doneAtMs: at } };
-			});
+		const runAll = (first: number) => durationsMs.map((durationMs) => pollUntilDone(first, durationMs));
 		for (const job of runAll(pollDelayMs(0))) durations.learn('image|101|', job.finish);
 		const learned = runAll(durations.firstCheckMs('image|101|')!);
 		const lags = learned.map((job) => job.lag).sort((a, b) => a - b);
