@@ -234,9 +234,9 @@ export class JobScheduler {
 				// answer), bounded by the workflow's timeout, and by refusals in a row: each one shrank the
 				// lane to what Bria accepted, so that many means something beyond the plan's window.
 				const wait = turn.throttled(retryAfterMs(response));
-				const why =
-					throttled + 1 >= MAX_SUBMIT_REFUSALS ? `Bria refused it ${MAX_SUBMIT_REFUSALS} times in a row` : now() + wait >= deadline ? `the rate limit lasts past ${limit}` : '';
-				if (!why) continue;
+				const refusedTooOften = throttled + 1 >= MAX_SUBMIT_REFUSALS;
+				if (!refusedTooOften && now() + wait < deadline) continue;
+				const why = refusedTooOften ? `Bria refused it ${MAX_SUBMIT_REFUSALS} times in a row` : `the rate limit lasts past ${limit}`;
 				throw apiError(this.node, response, { itemIndex, action: `${action}; gave up: ${why}` });
 			}
 			if (response.statusCode !== 200 && response.statusCode !== 202) {

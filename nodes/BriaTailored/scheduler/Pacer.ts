@@ -27,7 +27,7 @@ export type Endpoint = 'imageSubmit' | 'structuredPromptSubmit' | 'status' | 'mo
 /** Bria's smallest plan: what a lane may send before it knows anything. */
 export const SLOWEST_PLAN_PER_MINUTE = 10;
 /** Growing, at most this many requests added in one step. */
-const MAX_PROBE_WIDTH = 256;
+const MAX_STEP = 256;
 /** Pause after a 429 without Retry-After: doubles while 429s repeat. */
 const MIN_BACKOFF_MS = 2_000;
 const MAX_BACKOFF_MS = 60_000;
@@ -472,7 +472,7 @@ export class Lane {
 			if (grown <= from) return;
 			this.learned = grown;
 			this.lastStep = grown - from;
-			this.nextStep = Math.min(MAX_PROBE_WIDTH, 2 * this.nextStep);
+			this.nextStep = Math.min(MAX_STEP, 2 * this.nextStep);
 			this.answersSinceStep = 0;
 			return;
 		}
